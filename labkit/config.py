@@ -1,0 +1,124 @@
+"""Profiles, seeding and TensorFlow logging: the one place a run's settings come from.
+
+A profile is data, not a branch in every notebook cell: notebooks read sizes, epochs and the
+thresholds they assert from ``lab.profile``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+# Quiet TensorFlow's C++ logs. This only works before TensorFlow is imported, which is why
+# labkit/__init__.py imports this module first.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+DEFAULT_SEED = 42
+PROFILE_ENV = "LABKIT_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything that differs between a quick offline run and a full workshop run."""
+
+    name: str
+    description: str
+    dataset: str  # "shapes" (labkit's offline synthetic set) or "cifar10"
+    backbone: str  # "minivgg" (shipped offline weights) or "vgg16" (ImageNet weights)
+    image_size: int  # side of the lesson images (32 for both: CIFAR-sized)
+    base_size: int  # side the pretrained base was trained at (64 MiniVGG, 224 VGG16)
+    n_train: int
+    n_val: int
+    n_test: int
+    epochs: int  # from-scratch training
+    head_epochs: int  # head on a frozen base
+    finetune_epochs: int  # after unfreezing
+    batch_size: int = 64
+    thresholds: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+
+    def threshold(self, key: str) -> float:
+        """A margin or bound a notebook asserts, by name (e.g. ``"01_margin"``)."""
+        try:
+            return float(self.thresholds[key])
+        except KeyError:
+            known = ", ".join(sorted(self.thresholds)) or "none"
+            raise KeyError(
+                f"profile {self.name!r} has no threshold {key!r}; known thresholds: {known}"
+            ) from None
+
+
+def _frozen(values: dict[str, float]) -> Mapping[str, float]:
+    return MappingProxyType(dict(values))
+
+
+QUICK = Profile(
+    name="quick",
+    description="offline, CPU, a few minutes per notebook (CI and self-study)",
+    dataset="shapes",
+    backbone="minivgg",
+    image_size=32,
+    base_size=64,
+    n_train=2000,
+    n_val=500,
+    n_test=1000,
+    epochs=8,
+    head_epochs=15,
+    finetune_epochs=5,
+    batch_size=64,
+    thresholds=_frozen({}),
+)
+
+FULL = Profile(
+    name="full",
+    description="real CIFAR-10 and ImageNet VGG16; needs internet once, GPU recommended",
+    dataset="cifar10",
+    backbone="vgg16",
+    image_size=32,
+    base_size=224,
+    n_train=10000,
+    n_val=2000,
+    n_test=5000,
+    epochs=20,
+    head_epochs=10,
+    finetune_epochs=5,
+    batch_size=64,
+    thresholds=_frozen({}),
+)
+
+PROFILES: Mapping[str, Profile] = MappingProxyType({p.name: p for p in (QUICK, FULL)})
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """Return the profile called ``name``, else ``$LABKIT_PROFILE``, else ``quick``."""
+    chosen = (name or os.environ.get(PROFILE_ENV) or "quick").strip().lower()
+    if chosen not in PROFILES:
+        valid = ", ".join(PROFILES)
+        source = "argument" if name else f"${PROFILE_ENV}"
+        raise ValueError(f"unknown profile {chosen!r} (from {source}); valid profiles: {valid}")
+    return PROFILES[chosen]
+
+
+def seed_everything(seed: int = DEFAULT_SEED) -> None:
+    """Seed Python, NumPy and TensorFlow (via Keras) and ask TF for deterministic kernels."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+    try:
+        tf.config.experimental.enable_op_determinism()
+    except (AttributeError, RuntimeError):  # pragma: no cover - older TF or already running
+        pass
+
+
+def gpu_names() -> list[str]:
+    """Names of the GPUs TensorFlow can see (empty on CPU-only machines)."""
+    import tensorflow as tf
+
+    return [d.name for d in tf.config.list_physical_devices("GPU")]

@@ -1,0 +1,221 @@
+"""Backbones (VGG16 with ImageNet weights, MiniVGG with shipped offline weights), heads,
+freezing by block, and cached frozen-base features.
+
+Both backbones use VGG16's caffe-style preprocessing (RGB to BGR, ImageNet mean subtraction,
+0-255 scale), so every preprocessing lesson means the same thing with either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from labkit import config  # noqa: F401  (sets TF log level before TF is imported)
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+MINIVGG_WEIGHTS = WEIGHTS_DIR / "minivgg_source.weights.h5"
+MINIVGG_WIDTHS = (8, 16, 32, 64, 64)
+VGG_CONVS_PER_BLOCK = (2, 2, 3, 3, 3)
+VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+IMAGENET_BGR_MEANS = (103.939, 116.779, 123.68)
+
+Preprocess = Callable[[np.ndarray], np.ndarray]
+
+
+def caffe_preprocess(x):
+    """VGG16's own preprocessing: RGB->BGR and ImageNet mean subtraction on 0-255 pixels.
+
+    Same as ``keras.applications.vgg16.preprocess_input``; works on NumPy arrays and tensors.
+    """
+    import keras
+
+    return keras.applications.vgg16.preprocess_input(keras.ops.cast(x, "float32"))
+
+
+def minivgg(input_shape: tuple[int, int, int] = (32, 32, 3), widths=MINIVGG_WIDTHS):
+    """VGG16's five conv blocks with VGG16's layer names, narrow enough for a CPU."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(input_shape, name="input")
+    x = inputs
+    for block, (n_convs, width) in enumerate(zip(VGG_CONVS_PER_BLOCK, widths), start=1):
+        for conv in range(1, n_convs + 1):
+            x = layers.Conv2D(
+                width, 3, padding="same", activation="relu", kernel_initializer="he_normal",
+                name=f"block{block}_conv{conv}",
+            )(x)
+        x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
+    return keras.Model(inputs, x, name="minivgg")
+
+
+def backbone(
+    name: str = "minivgg",
+    weights: str | Path | None = "default",
+    input_shape: tuple[int, int, int] = (32, 32, 3),
+):
+    """Return ``(base_model, preprocess)`` for ``"minivgg"`` or ``"vgg16"`` (no top).
+
+    ``weights``: ``"default"`` (MiniVGG: the shipped file; VGG16: ``"imagenet"``), ``"imagenet"``,
+    ``None`` (random init) or a path to a weights file.
+    """
+    if name == "minivgg":
+        model = minivgg(input_shape)
+        path = MINIVGG_WEIGHTS if weights == "default" else weights
+        if path is not None:
+            path = Path(path)
+            if not path.exists():
+                raise FileNotFoundError(
+                    f"MiniVGG weights file not found: {path}. The course ships it in "
+                    f"{MINIVGG_WEIGHTS}; recreate it with `python -m labkit.pretrain`."
+                )
+            model.load_weights(path)
+        return model, caffe_preprocess
+    if name == "vgg16":
+        return _vgg16(weights, input_shape), caffe_preprocess
+    raise ValueError(f"unknown backbone {name!r}; valid backbones: minivgg, vgg16")
+
+
+def _vgg16(weights, input_shape):
+    import keras
+
+    wanted = "imagenet" if weights == "default" else weights
+    if wanted not in ("imagenet", None) and not Path(wanted).exists():
+        raise FileNotFoundError(f"VGG16 weights file not found: {wanted}")
+    try:
+        return keras.applications.VGG16(
+            include_top=False, weights=str(wanted) if wanted else None, input_shape=input_shape
+        )
+    except Exception as error:  # offline: Keras' download fails with a URL/OS error
+        if wanted != "imagenet":
+            raise
+        cache = Path(keras.utils.get_file.__globals__.get("KERAS_HOME", "~/.keras"))
+        raise RuntimeError(
+            "Could not load VGG16 ImageNet weights (no internet?). Download "
+            f"{VGG16_NOTOP_FILE} from the Keras applications release page and put it in "
+            f"{cache.expanduser() / 'models'} (Keras then finds it), or pass "
+            f"weights='/path/to/{VGG16_NOTOP_FILE}'. Original error: {error}"
+        ) from error
+
+
+def block_names(base) -> list[str]:
+    """The block prefixes of a VGG-shaped base, in order (``block1`` ... ``block5``)."""
+    seen: list[str] = []
+    for layer in base.layers:
+        prefix = layer.name.split("_")[0]
+        if prefix.startswith("block") and prefix not in seen:
+            seen.append(prefix)
+    return seen
+
+
+def freeze(base) -> None:
+    """Freeze every layer of the base."""
+    base.trainable = False
+
+
+def unfreeze_top_blocks(base, k: int) -> None:
+    """Make only the top ``k`` conv blocks trainable (0 = fully frozen)."""
+    blocks = block_names(base)
+    if not 0 <= k <= len(blocks):
+        raise ValueError(f"k must be between 0 and {len(blocks)} (blocks in the base), got {k}")
+    trainable = set(blocks[len(blocks) - k :])
+    base.trainable = True
+    for layer in base.layers:
+        layer.trainable = layer.name.split("_")[0] in trainable
+
+
+def count_params(model, trainable: bool = True) -> int:
+    """Number of trainable (or non-trainable) parameters."""
+    weights = model.trainable_weights if trainable else model.non_trainable_weights
+    return int(sum(np.prod(w.shape) for w in weights))
+
+
+HEAD_LOSSES = {"softmax": "sparse_categorical_crossentropy", "sigmoid": "binary_crossentropy"}
+
+
+def loss_for(activation: str) -> str:
+    """The loss that matches a head activation (integer labels for softmax)."""
+    if activation not in HEAD_LOSSES:
+        raise ValueError(f"unknown head activation {activation!r}; use one of {list(HEAD_LOSSES)}")
+    return HEAD_LOSSES[activation]
+
+
+def classifier_head(input_shape, n_classes: int, activation: str = "softmax", dropout: float = 0.0,
+                    hidden: int = 0, name: str = "head"):
+    """Flatten -> [Dense(hidden, relu)] -> [Dropout] -> Dense(n_classes, activation)."""
+    import keras
+    from keras import layers
+
+    loss_for(activation)
+    inputs = keras.Input(tuple(input_shape), name=f"{name}_input")
+    x = layers.Flatten(name=f"{name}_flatten")(inputs)
+    if hidden:
+        x = layers.Dense(hidden, activation="relu", name=f"{name}_hidden")(x)
+    if dropout:
+        x = layers.Dropout(dropout, name=f"{name}_dropout")(x)
+    outputs = layers.Dense(n_classes, activation=activation, name=f"{name}_output")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def attach_head(base, n_classes: int, activation: str = "softmax", dropout: float = 0.0,
+                hidden: int = 0, base_training: bool | None = None):
+    """``base`` followed by a fresh classifier head, as one model taking preprocessed images.
+
+    ``base_training=False`` calls the base in inference mode (BatchNorm stays frozen).
+    """
+    import keras
+
+    inputs = keras.Input(base.input_shape[1:], name="images")
+    features = base(inputs, training=base_training)
+    head = classifier_head(features.shape[1:], n_classes, activation, dropout, hidden)
+    return keras.Model(inputs, head(features), name=f"{base.name}_classifier")
+
+
+def compile_classifier(model, lr: float = 1e-3, activation: str = "softmax", optimizer="adam"):
+    """Compile with the loss matching the head and an accuracy metric."""
+    import keras
+
+    opt = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}
+    if isinstance(optimizer, str):
+        if optimizer not in opt:
+            raise ValueError(f"unknown optimizer {optimizer!r}; use one of {list(opt)}")
+        optimizer = opt[optimizer](learning_rate=lr)
+    model.compile(optimizer=optimizer, loss=loss_for(activation), metrics=["accuracy"])
+    return model
+
+
+_FEATURE_CACHE: dict[str, np.ndarray] = {}
+
+
+def _fingerprint(*arrays: np.ndarray) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for array in arrays:
+        digest.update(str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()
+
+
+def extract_features(base, x: np.ndarray, preprocess: Preprocess | None = None,
+                     batch_size: int = 256, size: int | None = None) -> np.ndarray:
+    """Frozen-base features of images ``x``, memoised per (weights, images, preprocessing, size).
+
+    ``size`` resizes the images first (bilinear) to the resolution the base expects.
+    Training a head on these is much faster than training through the frozen base.
+    """
+    import tensorflow as tf
+
+    weights = [w.numpy() if hasattr(w, "numpy") else np.asarray(w) for w in base.weights]
+    key = "|".join([_fingerprint(x), _fingerprint(*weights), getattr(preprocess, "__name__", "-"),
+                    str(id(preprocess) if preprocess is not None and
+                        preprocess.__name__ == "<lambda>" else ""), str(size)])
+    if key not in _FEATURE_CACHE:
+        ds = tf.data.Dataset.from_tensor_slices(x).batch(batch_size)
+        if size is not None:
+            ds = ds.map(lambda b: tf.image.resize(tf.cast(b, tf.float32), (size, size)))
+        if preprocess is not None:
+            ds = ds.map(preprocess)
+        _FEATURE_CACHE[key] = base.predict(ds, verbose=0)
+    return _FEATURE_CACHE[key]

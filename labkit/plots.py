@@ -1,0 +1,116 @@
+"""Plots the lessons show: training curves side by side, image grids, confusion matrices, bars."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_curves(runs: Sequence, metrics: Sequence[str] = ("loss", "accuracy"), title: str = "",
+                logy_loss: bool = False):
+    """Train (solid) and validation (dashed) curves of several ``Run``s, one panel per metric."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.6), squeeze=False)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, metric in zip(axes[0], metrics):
+        for i, run in enumerate(runs):
+            colour = colours[i % len(colours)]
+            for key, style in ((metric, "-"), (f"val_{metric}", "--")):
+                values = run.history.get(key)
+                if values:
+                    epochs = np.arange(1, len(values) + 1)
+                    label = f"{run.name} ({'val' if key.startswith('val_') else 'train'})"
+                    ax.plot(epochs, values, style, color=colour, label=label, marker=".")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        if metric == "loss" and logy_loss:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def image_grid(x: np.ndarray, y: np.ndarray, class_names: Sequence[str], per_class: int = 6,
+               title: str = ""):
+    """A grid with one row per class and ``per_class`` example images."""
+    plt = _pyplot()
+    n = len(class_names)
+    fig, axes = plt.subplots(n, per_class, figsize=(per_class * 0.9 + 1.6, n * 0.9))
+    for c, name in enumerate(class_names):
+        idx = np.flatnonzero(np.asarray(y) == c)[:per_class]
+        for j in range(per_class):
+            ax = axes[c, j]
+            ax.axis("off")
+            if j < len(idx):
+                img = x[idx[j]]
+                ax.imshow(img if img.dtype == np.uint8 else np.clip(img, 0, 1))
+        axes[c, 0].text(-0.1, 0.5, name, transform=axes[c, 0].transAxes, ha="right",
+                        va="center", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.subplots_adjust(left=0.25, wspace=0.05, hspace=0.05)
+    return fig
+
+
+def plot_confusion(confusion: np.ndarray, class_names: Sequence[str], title: str = "", ax=None):
+    """Row-normalised confusion matrix (rows: true class) with counts written in."""
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 4.8))
+    cm = np.asarray(confusion)
+    rates = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    for (i, j), count in np.ndenumerate(cm):
+        if count:
+            ax.text(j, i, str(count), ha="center", va="center", fontsize=6,
+                    color="white" if rates[i, j] > 0.5 else "black")
+    ticks = np.arange(len(class_names))
+    ax.set_xticks(ticks, class_names, rotation=90, fontsize=7)
+    ax.set_yticks(ticks, class_names, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=9)
+    return ax
+
+
+def plot_bars(values: Mapping[str, float], title: str = "", ylabel: str = "", ax=None,
+              fmt: str = "{:.1%}"):
+    """One labelled bar per entry (e.g. test accuracy per setup)."""
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.4 * len(values) + 2, 3.2))
+    names, heights = list(values), [float(v) for v in values.values()]
+    bars = ax.bar(names, heights, color=plt.rcParams["axes.prop_cycle"].by_key()["color"])
+    for bar, h in zip(bars, heights):
+        ax.text(bar.get_x() + bar.get_width() / 2, h, fmt.format(h), ha="center", va="bottom",
+                fontsize=8)
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.tick_params(axis="x", labelsize=8, rotation=15)
+    return ax
+
+
+def plot_lr_range(lrs: np.ndarray, losses: np.ndarray, suggested: float | None = None, ax=None):
+    """Loss against learning rate (log x) from an LR range test."""
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.4))
+    ax.plot(lrs, losses)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate")
+    ax.set_ylabel("smoothed training loss")
+    if suggested:
+        ax.axvline(suggested, color="green", ls="--", label=f"picked {suggested:.0e}")
+        ax.legend()
+    ax.grid(alpha=0.3)
+    return ax

@@ -1,0 +1,93 @@
+"""Pretrain the offline MiniVGG base on the shapes *source* task.
+
+    python -m labkit.pretrain [--epochs 8] [--n-train 12000]
+
+Writes ``labkit/weights/minivgg_source.weights.h5`` (the conv blocks only) and
+``minivgg_source.json`` (source-task accuracy, time taken, the command, the file's SHA-256).
+The source task has other classes than the lessons' target task and 64x64 images, so using
+this base in the lessons is transfer learning, not leakage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from labkit import config, models, shapes
+
+METADATA = models.WEIGHTS_DIR / "minivgg_source.json"
+SOURCE_SIZE = 64
+HELD_OUT_SEED = 10_001  # the held-out source sample used by the tests
+
+
+def sha256(path: Path) -> str:
+    """Hex SHA-256 of a file."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def source_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Source-task images (64x64) and labels."""
+    return shapes.make_shapes(n, SOURCE_SIZE, seed=seed, task="source")
+
+
+def source_classifier(base):
+    """MiniVGG base + a linear softmax head over the source classes."""
+    n_classes = len(shapes.class_names("source"))
+    return models.attach_head(base, n_classes)
+
+
+def source_accuracy(base, head_weights: list[np.ndarray], n: int = 1000) -> float:
+    """Accuracy of base + saved source head on a held-out source sample."""
+    model = source_classifier(base)
+    model.get_layer("head").set_weights(head_weights)
+    x, y = source_data(n, HELD_OUT_SEED)
+    pred = model.predict(models.caffe_preprocess(x), verbose=0).argmax(1)
+    return float((pred == y).mean())
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--n-train", type=int, default=12000)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
+    parser.add_argument("--out", type=Path, default=models.MINIVGG_WEIGHTS)
+    args = parser.parse_args(argv)
+    config.seed_everything(args.seed)
+    import keras
+
+    started = time.perf_counter()
+    x, y = source_data(args.n_train, seed=args.seed)
+    x_val, y_val = source_data(1000, seed=args.seed + 1)
+    base = models.minivgg((SOURCE_SIZE, SOURCE_SIZE, 3))
+    model = models.compile_classifier(source_classifier(base), lr=args.lr)
+    model.fit(
+        models.caffe_preprocess(x), y, epochs=args.epochs, batch_size=64,
+        validation_data=(models.caffe_preprocess(x_val), y_val), verbose=2,
+        callbacks=[keras.callbacks.ReduceLROnPlateau(patience=1, factor=0.3)],
+    )
+    seconds = time.perf_counter() - started
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    base.save_weights(args.out)
+    head = model.get_layer("head").get_weights()
+    np.savez(args.out.with_name("minivgg_source_head.npz"), *head)
+    held_out = source_accuracy(base, head)
+    meta = {
+        "command": "python -m labkit.pretrain " + " ".join(argv or []),
+        "epochs": args.epochs, "n_train": args.n_train, "seed": args.seed,
+        "seconds": round(seconds, 1), "held_out_seed": HELD_OUT_SEED,
+        "source_accuracy": round(held_out, 4), "sha256": sha256(args.out),
+        "classes": shapes.class_names("source"),
+    }
+    METADATA.write_text(json.dumps(meta, indent=2) + "\n")
+    print(json.dumps(meta, indent=2))
+    return meta
+
+
+if __name__ == "__main__":
+    main()

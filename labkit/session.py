@@ -1,0 +1,48 @@
+"""``labkit.setup()``: the first cell of every notebook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from labkit.config import DEFAULT_SEED, Profile, get_profile, gpu_names, seed_everything
+
+_DATASET_TEXT = {
+    "shapes": "labkit shapes (synthetic, offline, {size}x{size})",
+    "cifar10": "CIFAR-10 (real, {size}x{size})",
+}
+_BACKBONE_TEXT = {
+    "minivgg": "MiniVGG (shipped offline weights, pretrained at {base}x{base})",
+    "vgg16": "VGG16 (ImageNet weights, trained at {base}x{base})",
+}
+
+
+@dataclass(frozen=True)
+class Lab:
+    """What a notebook needs to know about this run."""
+
+    profile: Profile
+    seed: int
+    gpus: tuple[str, ...]
+
+    @property
+    def device(self) -> str:
+        return f"GPU ({len(self.gpus)})" if self.gpus else "CPU (no GPU found)"
+
+    def summary(self) -> str:
+        p = self.profile
+        data = _DATASET_TEXT[p.dataset].format(size=p.image_size)
+        base = _BACKBONE_TEXT[p.backbone].format(base=p.base_size)
+        return (
+            f"labkit | profile: {p.name} ({p.description}) | data: {data} | "
+            f"backbone: {base} | device: {self.device} | seed: {self.seed}"
+        )
+
+
+def setup(profile: str | None = None, seed: int = DEFAULT_SEED, quiet: bool = False) -> Lab:
+    """Choose the profile, seed everything and print one line saying what this run uses."""
+    chosen = get_profile(profile)
+    seed_everything(seed)
+    lab = Lab(profile=chosen, seed=seed, gpus=tuple(gpu_names()))
+    if not quiet:
+        print(lab.summary())
+    return lab

@@ -1,0 +1,168 @@
+"""Training runs and the metrics the lessons report.
+
+``fit`` wraps ``model.fit`` with one readable progress line per epoch and returns a ``Run``;
+``score`` computes accuracy, balanced accuracy, macro F1, per-class recall and the confusion
+matrix with NumPy, so the numbers are the same on every backend.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from labkit import config  # noqa: F401  (sets TF log level before TF is imported)
+
+
+@dataclass
+class Run:
+    """One training run: its name, per-epoch history and wall time."""
+
+    name: str
+    history: dict[str, list[float]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def last(self, metric: str) -> float:
+        """Final value of a metric (e.g. ``"val_accuracy"``)."""
+        return float(self.history[metric][-1])
+
+    def best(self, metric: str) -> float:
+        """Best value of a metric (max for accuracies, min for losses)."""
+        values = self.history[metric]
+        return float(min(values) if "loss" in metric else max(values))
+
+
+def _epoch_line_callback(name: str, epochs: int):
+    import keras
+
+    class EpochLine(keras.callbacks.Callback):
+        """Prints one short line per epoch so a learner sees progress."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._t = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            parts = [f"{k} {v:.3f}" for k, v in logs.items() if k != "learning_rate"]
+            took = time.perf_counter() - self._t
+            print(f"  [{name}] epoch {epoch + 1}/{epochs}: " + ", ".join(parts) + f" ({took:.1f} s)")
+
+    return EpochLine()
+
+
+def fit(
+    model,
+    x,
+    y=None,
+    *,
+    name: str = "run",
+    epochs: int = 5,
+    batch_size: int = 64,
+    validation_data=None,
+    class_weight: dict[int, float] | None = None,
+    callbacks: list | None = None,
+    progress: bool = True,
+    shuffle: bool = True,
+) -> Run:
+    """Train a compiled model and return its ``Run`` (history with plain floats, seconds)."""
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    extra = list(callbacks or [])
+    if progress:
+        extra.append(_epoch_line_callback(name, epochs))
+    started = time.perf_counter()
+    history = model.fit(
+        x, y, epochs=epochs, batch_size=None if y is None else batch_size,
+        validation_data=validation_data, class_weight=class_weight, callbacks=extra,
+        verbose=0, shuffle=shuffle,
+    )
+    seconds = time.perf_counter() - started
+    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    return Run(name=name, history=hist, seconds=seconds)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Classification metrics of one model on one labelled set."""
+
+    accuracy: float
+    balanced_accuracy: float
+    macro_f1: float
+    per_class_recall: tuple[float, ...]
+    confusion: np.ndarray  # rows: true class, columns: predicted class
+
+    def __str__(self) -> str:
+        return (f"accuracy {self.accuracy:.1%}, balanced accuracy {self.balanced_accuracy:.1%}, "
+                f"macro F1 {self.macro_f1:.3f}")
+
+
+def score(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None) -> Scores:
+    """Metrics from integer labels and integer predictions."""
+    y_true = np.asarray(y_true).astype(int).ravel()
+    y_pred = np.asarray(y_pred).astype(int).ravel()
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"y_true has {y_true.size} labels but y_pred has {y_pred.size}")
+    n = int(n_classes or max(y_true.max(initial=0), y_pred.max(initial=0)) + 1)
+    cm = np.zeros((n, n), dtype=np.int64)
+    np.add.at(cm, (y_true, y_pred), 1)
+    support, predicted, hits = cm.sum(1), cm.sum(0), np.diag(cm)
+    recall = np.divide(hits, support, out=np.zeros(n), where=support > 0)
+    precision = np.divide(hits, predicted, out=np.zeros(n), where=predicted > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(n), where=denom > 0)
+    present = support > 0
+    return Scores(
+        accuracy=float(hits.sum() / max(cm.sum(), 1)),
+        balanced_accuracy=float(recall[present].mean()),
+        macro_f1=float(f1[present].mean()),
+        per_class_recall=tuple(float(r) for r in recall),
+        confusion=cm,
+    )
+
+
+def predict_classes(model, x, batch_size: int = 256) -> np.ndarray:
+    """Arg-max class predictions."""
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0)).argmax(-1)
+
+
+def evaluate(model, x, y, n_classes: int | None = None) -> Scores:
+    """``score`` of a model's predictions on ``(x, y)``."""
+    return score(y, predict_classes(model, x), n_classes)
+
+
+def lr_range_test(model, x, y, min_lr: float = 1e-6, max_lr: float = 1.0, steps: int = 100,
+                  batch_size: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Leslie Smith's LR range test: one pass with the LR growing exponentially per batch.
+
+    Returns (learning rates, smoothed losses). Stops early once the loss explodes.
+    The model must be compiled; its weights are restored afterwards.
+    """
+    import keras
+
+    if not 0 < min_lr < max_lr:
+        raise ValueError(f"need 0 < min_lr < max_lr, got min_lr={min_lr}, max_lr={max_lr}")
+    saved = model.get_weights()
+    saved_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    rng = np.random.default_rng(seed)
+    lrs = np.geomspace(min_lr, max_lr, steps)
+    losses, smooth, best = [], 0.0, np.inf
+    for i, lr in enumerate(lrs):
+        idx = rng.integers(0, len(x), batch_size)
+        model.optimizer.learning_rate.assign(lr)
+        loss = float(np.ravel(model.train_on_batch(x[idx], y[idx]))[0])
+        smooth = 0.8 * smooth + 0.2 * loss if i else loss
+        losses.append(smooth)
+        best = min(best, smooth)
+        if not np.isfinite(smooth) or smooth > 4 * best:
+            break
+    model.set_weights(saved)
+    model.optimizer.learning_rate.assign(saved_lr)
+    return lrs[: len(losses)], np.asarray(losses)
+
+
+def suggest_lr(lrs: np.ndarray, losses: np.ndarray) -> float:
+    """A learning rate from a range test: a tenth of the LR where the smoothed loss is lowest."""
+    if len(lrs) == 0:
+        raise ValueError("empty LR range test")
+    return float(lrs[int(np.argmin(losses))] / 10)
