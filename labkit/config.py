@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 # Quiet TensorFlow's C++ logs. This only works before TensorFlow is imported, which is why
 # labkit/__init__.py imports this module first.

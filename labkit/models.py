@@ -42,7 +42,7 @@ def minivgg(input_shape: tuple[int, int, int] = (32, 32, 3), widths=MINIVGG_WIDT
 
     inputs = keras.Input(input_shape, name="input")
     x = inputs
-    for block, (n_convs, width) in enumerate(zip(VGG_CONVS_PER_BLOCK, widths), start=1):
+    for block, (n_convs, width) in enumerate(zip(VGG_CONVS_PER_BLOCK, widths, strict=True), start=1):
         for conv in range(1, n_convs + 1):
             x = layers.Conv2D(
                 width, 3, padding="same", activation="relu", kernel_initializer="he_normal",
@@ -219,3 +219,23 @@ def extract_features(base, x: np.ndarray, preprocess: Preprocess | None = None,
             ds = ds.map(preprocess)
         _FEATURE_CACHE[key] = base.predict(ds, verbose=0)
     return _FEATURE_CACHE[key]
+
+
+def scratch_cnn(input_shape: tuple[int, int, int], n_classes: int, widths=(16, 32, 64),
+                rescale: float | None = 1 / 255):
+    """A small from-scratch CNN: [Rescaling] -> (conv-conv-pool) per width -> GAP -> softmax.
+
+    ``rescale=None`` leaves the pixels as they come (the raw 0-255 bug of lesson 01).
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(input_shape, name="images")
+    x = layers.Rescaling(rescale, name="rescale")(inputs) if rescale else inputs
+    for i, width in enumerate(widths, start=1):
+        x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"conv{i}a")(x)
+        x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"conv{i}b")(x)
+        x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    outputs = layers.Dense(n_classes, activation="softmax", name="classes")(x)
+    return keras.Model(inputs, outputs, name="scratch_cnn")

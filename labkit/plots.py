@@ -19,7 +19,7 @@ def plot_curves(runs: Sequence, metrics: Sequence[str] = ("loss", "accuracy"), t
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.6), squeeze=False)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, metric in zip(axes[0], metrics):
+    for ax, metric in zip(axes[0], metrics, strict=True):
         for i, run in enumerate(runs):
             colour = colours[i % len(colours)]
             for key, style in ((metric, "-"), (f"val_{metric}", "--")):
@@ -91,7 +91,7 @@ def plot_bars(values: Mapping[str, float], title: str = "", ylabel: str = "", ax
         _, ax = plt.subplots(figsize=(1.4 * len(values) + 2, 3.2))
     names, heights = list(values), [float(v) for v in values.values()]
     bars = ax.bar(names, heights, color=plt.rcParams["axes.prop_cycle"].by_key()["color"])
-    for bar, h in zip(bars, heights):
+    for bar, h in zip(bars, heights, strict=True):
         ax.text(bar.get_x() + bar.get_width() / 2, h, fmt.format(h), ha="center", va="bottom",
                 fontsize=8)
     ax.set_title(title)

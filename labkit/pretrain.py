@@ -1,6 +1,6 @@
 """Pretrain the offline MiniVGG base on the shapes *source* task.
 
-    python -m labkit.pretrain [--epochs 8] [--n-train 12000]
+    python -m labkit.pretrain [--epochs 30] [--n-train 20000]
 
 Writes ``labkit/weights/minivgg_source.weights.h5`` (the conv blocks only) and
 ``minivgg_source.json`` (source-task accuracy, time taken, the command, the file's SHA-256).
@@ -52,8 +52,8 @@ def source_accuracy(base, head_weights: list[np.ndarray], n: int = 1000) -> floa
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--n-train", type=int, default=12000)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--n-train", type=int, default=20000)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
     parser.add_argument("--out", type=Path, default=models.MINIVGG_WEIGHTS)
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> dict:
     model.fit(
         models.caffe_preprocess(x), y, epochs=args.epochs, batch_size=64,
         validation_data=(models.caffe_preprocess(x_val), y_val), verbose=2,
-        callbacks=[keras.callbacks.ReduceLROnPlateau(patience=1, factor=0.3)],
+        callbacks=[keras.callbacks.ReduceLROnPlateau(patience=2, factor=0.3)],
     )
     seconds = time.perf_counter() - started
     args.out.parent.mkdir(parents=True, exist_ok=True)

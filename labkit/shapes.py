@@ -184,9 +184,8 @@ def _hsv_to_rgb(h: Array, s: Array, v: Array) -> Array:
     i = np.floor(h * 6).astype(int) % 6
     f = h * 6 - np.floor(h * 6)
     p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
-    table = np.stack(
-        [np.stack(c, -1) for c in ((v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q))]
-    )
+    sectors = ((v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q))
+    table = np.stack([np.stack(c, -1) for c in sectors])
     return np.take_along_axis(table, i[None, ..., None].repeat(3, -1), 0)[0]
 
 
@@ -272,7 +271,7 @@ def generate(
     task: str = "target",
     difficulty: Difficulty = Difficulty(),
 ) -> tuple[Array, Array]:
-    """Render ``n`` images (uint8, (n, size, size, 3)) and balanced int64 labels, without caching."""
+    """Render ``n`` images (uint8, (n, size, size, 3)) and balanced int64 labels; no caching."""
     classes = _task_classes(task)
     size = DEFAULT_SIZE[task] if size is None else size
     if not isinstance(n, (int, np.integer)) or n < 0:
@@ -285,7 +284,8 @@ def generate(
 
     def render(start: int) -> None:
         rng = np.random.default_rng([seed, GENERATOR_VERSION, 1, start // CHUNK])
-        x[start : start + CHUNK] = _render_chunk(y[start : start + CHUNK], size, classes, rng, difficulty)
+        labels = y[start : start + CHUNK]
+        x[start : start + CHUNK] = _render_chunk(labels, size, classes, rng, difficulty)
 
     # NumPy releases the GIL in its array loops, so chunks render in parallel on every core;
     # each chunk has its own seed, so the result does not depend on the number of workers.

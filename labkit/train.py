@@ -46,7 +46,8 @@ def _epoch_line_callback(name: str, epochs: int):
             logs = logs or {}
             parts = [f"{k} {v:.3f}" for k, v in logs.items() if k != "learning_rate"]
             took = time.perf_counter() - self._t
-            print(f"  [{name}] epoch {epoch + 1}/{epochs}: " + ", ".join(parts) + f" ({took:.1f} s)")
+            line = f"  [{name}] epoch {epoch + 1}/{epochs}: " + ", ".join(parts)
+            print(f"{line} ({took:.1f} s)")
 
     return EpochLine()
 

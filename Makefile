@@ -1,0 +1,56 @@
+# The course's two commands: `make lab` (open the course) and `make test` (what CI runs).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LAB_ARGS ?=
+LABKIT_PROFILE ?= quick
+
+NBVAL := $(BIN)/pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env \
+	--nbval-cell-timeout=600 --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/
+
+.PHONY: setup lab html test browser-deps clean
+
+setup: $(STAMP)
+
+# Reinstalls only when requirements.txt or pyproject.toml change.
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name labkit --display-name "Python (labkit)"
+	touch $@
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/00_start_here.ipynb $(LAB_ARGS)
+
+# Headless: execute every notebook and save it as HTML under artifacts/html/.
+html: setup
+	mkdir -p artifacts/html
+	LABKIT_PROFILE=$(LABKIT_PROFILE) $(BIN)/jupyter nbconvert --to html --execute \
+		--ExecutePreprocessor.timeout=600 --output-dir artifacts/html notebooks/*.ipynb
+
+# Debian's chromium for the browser tests; installed only when missing and we are root.
+browser-deps:
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "browser-deps: /usr/bin/chromium present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else \
+		echo "browser-deps: no /usr/bin/chromium and not root; browser tests will skip"; \
+	fi
+
+test: setup browser-deps
+	$(BIN)/ruff check labkit tests conftest.py
+	$(BIN)/pytest -q tests
+	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
+		set -x; LABKIT_PROFILE=quick $(NBVAL); \
+	else \
+		echo "nbval: no notebooks/*.ipynb yet, nothing to run"; \
+	fi
+
+# Leaves .venv alone; `rm -rf .venv` to start over.
+clean:
+	rm -rf artifacts build *.egg-info .pytest_cache .ruff_cache
+	find . -path ./.venv -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints \) \
+		-type d -print -exec rm -rf {} +
