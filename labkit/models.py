@@ -42,7 +42,8 @@ def minivgg(input_shape: tuple[int, int, int] = (32, 32, 3), widths=MINIVGG_WIDT
 
     inputs = keras.Input(input_shape, name="input")
     x = inputs
-    for block, (n_convs, width) in enumerate(zip(VGG_CONVS_PER_BLOCK, widths, strict=True), start=1):
+    blocks = zip(VGG_CONVS_PER_BLOCK, widths, strict=True)
+    for block, (n_convs, width) in enumerate(blocks, start=1):
         for conv in range(1, n_convs + 1):
             x = layers.Conv2D(
                 width, 3, padding="same", activation="relu", kernel_initializer="he_normal",
