@@ -1,0 +1,345 @@
+"""Array helpers for the lessons: checks, stratified splits, imbalance, and tf.data pipelines.
+
+Images are uint8 RGB NHWC (N, H, W, 3) in 0-255 and labels are integer class indices (N,),
+unless a function says otherwise. Everything is deterministic per ``seed``. TensorFlow is only
+imported by :func:`make_pipeline`, so the NumPy helpers stay quick to import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, overload
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+Array = np.ndarray
+
+
+# ---- checks ----------------------------------------------------------------------------------
+def _labels(y: Any, name: str = "y") -> Array:
+    """``y`` as a 1-D int64 array, or a ValueError that names ``name`` and the fix."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        raise ValueError(f"{name} has shape {y.shape}; labels must be 1-D (N,). "
+                         f"Fix: {name} = {name}.ravel() (keras.datasets returns (N, 1))")
+    if y.ndim == 2:
+        raise ValueError(f"{name} has shape {y.shape}, which looks one-hot; labels must be "
+                         f"integer class indices (N,). Fix: {name} = {name}.argmax(axis=1)")
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D integer class indices (N,), got shape {y.shape}")
+    if y.dtype.kind == "f":
+        if np.isnan(y).any():
+            raise ValueError(f"{name} contains {int(np.isnan(y).sum())} NaN labels; "
+                             "remove those samples or fix their labels")
+        if not np.all(y == np.round(y)):
+            raise ValueError(f"{name} has non-integer labels (dtype {y.dtype}); labels must be "
+                             f"class indices. Fix: {name}.astype('int64') if they are whole")
+    elif y.dtype.kind not in "iub":
+        raise ValueError(f"{name} must hold integer class indices, got dtype {y.dtype}. "
+                         f"Fix: map class names to indices, e.g. np.unique({name}, "
+                         "return_inverse=True)[1]")
+    if y.size and y.min() < 0:
+        bad = np.flatnonzero(y < 0)
+        raise ValueError(f"{name} has {len(bad)} negative labels (first at index {bad[0]}: "
+                         f"{y[bad[0]]}); labels must be 0..n_classes-1. Fix: remove or "
+                         "relabel those samples (-1 often marks 'unlabelled')")
+    return y.astype(np.int64, copy=False)
+
+
+def _same_length(x: Any, y: Array, x_name: str = "x", y_name: str = "y") -> None:
+    if len(x) != len(y):
+        raise ValueError(f"{x_name} has {len(x)} samples but {y_name} has {len(y)} labels; "
+                         "they must match one to one (did a filter or split touch only one?)")
+
+
+def validate_images(x: Any, y: Any = None, name: str = "x") -> None:
+    """Raise a ValueError naming ``name`` and the fix unless ``x`` is (N, H, W, 3) images.
+
+    Also checks for NaN/inf pixels and, with ``y``, that labels are 1-D non-negative integers
+    with one label per image.
+    """
+    x = np.asarray(x)
+    s = x.shape
+    if x.ndim == 3:
+        raise ValueError(f"{name} has shape {s}: 3-D, expected (N, H, W, 3). Grayscale images "
+                         f"without a channel axis? Fix: {name} = np.repeat({name}[..., None], 3, "
+                         "axis=-1). A single image? Fix: add a batch axis, "
+                         f"{name}[None]")
+    if x.ndim == 2:
+        raise ValueError(f"{name} has shape {s}: flattened images? expected (N, H, W, 3). "
+                         f"Fix: {name}.reshape(-1, H, W, 3) (CIFAR rows are channels-first: "
+                         ".reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))")
+    if x.ndim != 4:
+        raise ValueError(f"{name} must be a 4-D array (N, H, W, 3), got shape {s}")
+    if s[-1] != 3:
+        if s[1] == 3:
+            fix = f"channels-first (N, 3, H, W)? Fix: {name} = {name}.transpose(0, 2, 3, 1)"
+        elif s[-1] == 1:
+            fix = f"grayscale? Fix: {name} = np.repeat({name}, 3, axis=-1)"
+        elif s[-1] == 4:
+            fix = f"RGBA? Fix: drop alpha, {name} = {name}[..., :3]"
+        else:
+            fix = "images must have 3 colour channels (RGB), last"
+        raise ValueError(f"{name} has shape {s}, expected (N, H, W, 3): {fix}")
+    if s[0] == 0:
+        raise ValueError(f"{name} holds no images (shape {s})")
+    if x.dtype.kind not in "uif":
+        raise ValueError(f"{name} has dtype {x.dtype}; images must be numeric "
+                         f"(uint8 0-255 or float). Fix: {name}.astype('uint8')")
+    if x.dtype.kind == "f":
+        finite = np.isfinite(x)
+        if not finite.all():
+            bad = np.flatnonzero(~finite.reshape(len(x), -1).all(axis=1))
+            raise ValueError(f"{name} has NaN or inf pixels in {len(bad)} images (first: index "
+                             f"{bad[0]}); check the preprocessing (e.g. dividing by a zero std) "
+                             "or drop those images")
+    if y is not None:
+        y = _labels(y, "y")
+        _same_length(x, y, name, "y")
+
+
+# ---- splits and counts -----------------------------------------------------------------------
+def _check_seed(seed: Any) -> None:
+    if seed is not None and not isinstance(seed, int | np.integer):
+        raise ValueError(f"seed must be an int (or None), got {seed!r}")
+
+
+def _allocate(n: int, fractions: Array) -> Array:
+    """Split ``n`` items by ``fractions`` (summing to 1) with largest remainders: exact totals."""
+    raw = n * fractions
+    counts = np.floor(raw).astype(np.int64)
+    short = n - counts.sum()
+    if short > 0:
+        order = np.argsort(-(raw - counts), kind="stable")
+        counts[order[:short]] += 1
+    return counts
+
+
+@overload
+def stratified_split(
+    x: Array, y: Any, val_fraction: float, seed: int | None = 0
+) -> tuple[Array, Array, Array, Array]: ...
+
+
+@overload
+def stratified_split(
+    x: Array, y: Any, val_fraction: Sequence[float], seed: int | None = 0
+) -> list[tuple[Array, Array]]: ...
+
+
+def stratified_split(
+    x: Array, y: Any, val_fraction: float | Sequence[float], seed: int | None = 0
+) -> tuple[Array, Array, Array, Array] | list[tuple[Array, Array]]:
+    """Split so every class keeps its share in each part; parts are shuffled (seeded).
+
+    - ``val_fraction`` a float in [0, 1): returns ``(x_train, y_train, x_val, y_val)``.
+    - ``val_fraction`` a sequence of fractions summing to 1, e.g. ``(0.8, 0.1, 0.1)``: returns
+      ``[(x_part, y_part), ...]``, one pair per fraction.
+
+    Per class, counts are rounded with largest remainders, so the parts add up exactly.
+    """
+    y = _labels(y)
+    _same_length(x, y)
+    _check_seed(seed)
+    single = np.isscalar(val_fraction)
+    if single:
+        f = float(val_fraction)  # type: ignore[arg-type]
+        if not 0.0 <= f < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}. "
+                             "Fix: e.g. val_fraction=0.2 for a 20% validation set")
+        fractions = np.array([1.0 - f, f])
+    else:
+        fractions = np.asarray(val_fraction, dtype=np.float64).ravel()
+        if (len(fractions) < 1 or (fractions < 0).any() or (fractions > 1).any()
+                or abs(fractions.sum() - 1.0) > 1e-6):
+            raise ValueError(f"val_fraction must be a float in [0, 1) or fractions in [0, 1] "
+                             f"that sum to 1, got {val_fraction!r}. Fix: e.g. (0.8, 0.2)")
+        fractions = fractions / fractions.sum()
+    rng = np.random.default_rng(seed)
+    parts: list[list[Array]] = [[] for _ in fractions]
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        bounds = np.cumsum(_allocate(len(idx), fractions))[:-1]
+        for part, chunk in zip(parts, np.split(idx, bounds), strict=True):
+            part.append(chunk)
+    x = np.asarray(x)
+    out: list[tuple[Array, Array]] = []
+    for part in parts:
+        idx = rng.permutation(np.concatenate(part)) if part else np.array([], dtype=np.int64)
+        out.append((x[idx], y[idx]))
+    if single:
+        (x_tr, y_tr), (x_val, y_val) = out
+        return x_tr, y_tr, x_val, y_val
+    return out
+
+
+def sort_by_class(x: Array, y: Any) -> tuple[Array, Array]:
+    """Reorder so all class-0 samples come first, then class 1, ... (stable).
+
+    Reproduces the classic bug: ``model.fit(..., validation_split=0.2)`` takes the *last* 20%
+    without shuffling, so on sorted data the validation set holds only the last classes.
+    """
+    y = _labels(y)
+    _same_length(x, y)
+    order = np.argsort(y, kind="stable")
+    return np.asarray(x)[order], y[order]
+
+
+def _n_classes(y: Array, n_classes: int | None) -> int:
+    top = int(y.max()) + 1 if y.size else 0
+    if n_classes is None:
+        return top
+    if not isinstance(n_classes, int | np.integer) or n_classes < 1:
+        raise ValueError(f"n_classes must be a positive int, got {n_classes!r}")
+    if top > n_classes:
+        raise ValueError(f"y has label {top - 1} but n_classes={n_classes}; labels must be "
+                         f"0..{n_classes - 1}. Fix: pass n_classes={top} or fix the labels")
+    return int(n_classes)
+
+
+def class_counts(y: Any, n_classes: int | None = None) -> Array:
+    """Samples per class, int64 array of length ``n_classes`` (default: max label + 1)."""
+    y = _labels(y)
+    return np.bincount(y, minlength=_n_classes(y, n_classes)).astype(np.int64)
+
+
+# ---- imbalance -------------------------------------------------------------------------------
+def make_imbalanced(
+    x: Array,
+    y: Any,
+    kind: str = "step",
+    ratio: float = 10.0,
+    minority_classes: Sequence[int] | None = None,
+    seed: int | None = 0,
+    n_classes: int | None = None,
+) -> tuple[Array, Array]:
+    """Subsample ``(x, y)`` into an imbalanced set; keeps the original order of what it keeps.
+
+    - ``kind="step"``: each class in ``minority_classes`` (default: the upper half of the class
+      indices) keeps ``round(count / ratio)`` samples (at least 1); the others keep all.
+    - ``kind="longtail"``: class ``i`` keeps ``round(count * ratio ** (-i / (C - 1)))`` (at
+      least 1): class 0 keeps all, the last class ``1/ratio``, exponential decay between.
+    """
+    y = _labels(y)
+    _same_length(x, y)
+    _check_seed(seed)
+    if kind not in ("step", "longtail"):
+        raise ValueError(f"kind must be 'step' or 'longtail', got {kind!r}")
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float | np.number) or ratio < 1:
+        raise ValueError(f"ratio must be a number >= 1 (majority / minority size), got {ratio!r}")
+    n_cls = _n_classes(y, n_classes)
+    if n_cls < 2:
+        raise ValueError(f"y has {n_cls} class(es); imbalance needs at least 2")
+    counts = np.bincount(y, minlength=n_cls)
+    if kind == "step":
+        if minority_classes is None:
+            minority = list(range(n_cls - n_cls // 2, n_cls))
+        else:
+            minority = [int(c) for c in np.atleast_1d(np.asarray(minority_classes))]
+            bad = [c for c in minority if not 0 <= c < n_cls]
+            if not minority or bad or len(set(minority)) != len(minority):
+                raise ValueError(f"minority_classes must be distinct class indices in "
+                                 f"0..{n_cls - 1}, got {minority_classes!r}")
+        keep_frac = np.ones(n_cls)
+        keep_frac[minority] = 1.0 / ratio
+    else:
+        if minority_classes is not None:
+            raise ValueError("minority_classes only applies to kind='step'; longtail shrinks "
+                             "class i by ratio ** (-i / (C - 1)). Fix: drop minority_classes")
+        keep_frac = float(ratio) ** (-np.arange(n_cls) / (n_cls - 1))
+    keep = np.where(counts > 0, np.maximum(1, np.floor(counts * keep_frac + 0.5)), 0)
+    rng = np.random.default_rng(seed)
+    kept = [rng.permutation(np.flatnonzero(y == c))[: int(keep[c])] for c in range(n_cls)]
+    idx = np.sort(np.concatenate(kept))
+    return np.asarray(x)[idx], y[idx]
+
+
+def oversample(x: Array, y: Any, seed: int | None = 0) -> tuple[Array, Array]:
+    """Repeat samples of smaller classes until every present class has the largest count.
+
+    Each class is tiled whole, then topped up with a random subset (no repeats within it); the
+    result is shuffled. Do this on the training split only, never before splitting.
+    """
+    y = _labels(y)
+    _same_length(x, y)
+    _check_seed(seed)
+    rng = np.random.default_rng(seed)
+    classes = np.unique(y)
+    target = max(int((y == c).sum()) for c in classes) if len(classes) else 0
+    chunks = []
+    for c in classes:
+        idx = np.flatnonzero(y == c)
+        reps, extra = divmod(target, len(idx))
+        chunks.append(np.concatenate([np.tile(idx, reps), rng.permutation(idx)[:extra]]))
+    order = rng.permutation(np.concatenate(chunks)) if chunks else np.array([], np.int64)
+    return np.asarray(x)[order], y[order]
+
+
+def class_weights(y: Any, n_classes: int | None = None) -> dict[int, float]:
+    """Balanced weights for ``model.fit(class_weight=...)``: ``n / (C * count)``, as sklearn.
+
+    ``C`` is the number of classes present; a class with no samples gets weight 0.0 (it never
+    occurs in the loss) so the dict still covers ``0..n_classes-1``.
+    """
+    y = _labels(y)
+    if y.size == 0:
+        raise ValueError("y is empty; class weights need at least one label")
+    counts = class_counts(y, n_classes)
+    present = int((counts > 0).sum())
+    return {int(c): (float(len(y) / (present * n)) if n else 0.0) for c, n in enumerate(counts)}
+
+
+# ---- tf.data ---------------------------------------------------------------------------------
+def make_pipeline(
+    x: Array,
+    y: Any,
+    batch_size: int = 32,
+    shuffle: bool = True,
+    seed: int | None = 0,
+    augment: Callable[..., Any] | None = None,
+    cache: bool = True,
+    preprocess: Callable[[Any], Any] | None = None,
+) -> tf.data.Dataset:
+    """``from_tensor_slices -> cache -> shuffle -> batch -> augment -> preprocess -> prefetch``.
+
+    - Shuffles the whole set with ``seed``, a new order every epoch (same sequence per seed).
+    - ``augment``: a Keras layer/model (called with ``training=True``) or a function on a batch.
+    - ``preprocess``: a function on a batch, e.g. ``keras.applications.vgg16.preprocess_input``.
+    - Images stay uint8 unless ``augment`` or ``preprocess`` is given; then they are cast to
+      float32 (still 0-255) first. Caching happens before shuffling and augmenting, so each
+      epoch sees fresh random augmentations.
+    """
+    import keras
+    import tensorflow as tf
+
+    y = _labels(y)
+    _same_length(x, y)
+    _check_seed(seed)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) \
+            or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    for arg, fn in (("augment", augment), ("preprocess", preprocess)):
+        if fn is not None and not callable(fn):
+            raise ValueError(f"{arg} must be callable (a Keras layer or a function), got {fn!r}")
+    ds = tf.data.Dataset.from_tensor_slices((np.asarray(x), y))
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(int(batch_size))
+    if augment is not None or preprocess is not None:
+        is_layer = isinstance(augment, keras.layers.Layer)
+
+        def transform(xb: tf.Tensor, yb: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            xb = tf.cast(xb, tf.float32)
+            if augment is not None:
+                xb = augment(xb, training=True) if is_layer else augment(xb)
+            if preprocess is not None:
+                xb = preprocess(xb)
+            return xb, yb
+
+        ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
