@@ -175,15 +175,22 @@ def attach_head(base, n_classes: int, activation: str = "softmax", dropout: floa
     return keras.Model(inputs, head(features), name=f"{base.name}_classifier")
 
 
-def compile_classifier(model, lr: float = 1e-3, activation: str = "softmax", optimizer="adam"):
-    """Compile with the loss matching the head and an accuracy metric."""
+OPTIMIZERS = ("adam", "sgd")
+
+
+def compile_classifier(model, lr: float = 1e-3, activation: str = "softmax", optimizer="adam",
+                       momentum: float = 0.9):
+    """Compile with the loss matching the head and an accuracy metric.
+
+    ``optimizer``: ``"adam"``, ``"sgd"`` (with ``momentum``) or a Keras optimizer instance.
+    """
     import keras
 
-    opt = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}
     if isinstance(optimizer, str):
-        if optimizer not in opt:
-            raise ValueError(f"unknown optimizer {optimizer!r}; use one of {list(opt)}")
-        optimizer = opt[optimizer](learning_rate=lr)
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {optimizer!r}; use one of {list(OPTIMIZERS)}")
+        optimizer = (keras.optimizers.Adam(learning_rate=lr) if optimizer == "adam"
+                     else keras.optimizers.SGD(learning_rate=lr, momentum=momentum))
     model.compile(optimizer=optimizer, loss=loss_for(activation), metrics=["accuracy"])
     return model
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
-from labkit.config import DEFAULT_SEED, Profile, get_profile, gpu_names, seed_everything
+from labkit.config import (
+    DEFAULT_SEED,
+    Profile,
+    get_profile,
+    gpu_names,
+    quiet_tensorflow,
+    seed_everything,
+)
 
 _DATASET_TEXT = {
     "shapes": "labkit shapes (synthetic, offline, {size}x{size})",
@@ -23,10 +31,15 @@ class Lab:
     profile: Profile
     seed: int
     gpus: tuple[str, ...]
+    started: float = field(default_factory=time.perf_counter, compare=False)
 
     @property
     def device(self) -> str:
         return f"GPU ({len(self.gpus)})" if self.gpus else "CPU (no GPU found)"
+
+    def elapsed(self) -> str:
+        """Wall time since ``setup()``, for the notebook's last cell."""
+        return f"this notebook ran in {time.perf_counter() - self.started:.0f} s"
 
     def summary(self) -> str:
         p = self.profile
@@ -41,6 +54,7 @@ class Lab:
 def setup(profile: str | None = None, seed: int = DEFAULT_SEED, quiet: bool = False) -> Lab:
     """Choose the profile, seed everything and print one line saying what this run uses."""
     chosen = get_profile(profile)
+    quiet_tensorflow()
     seed_everything(seed)
     lab = Lab(profile=chosen, seed=seed, gpus=tuple(gpu_names()))
     if not quiet:

@@ -1,0 +1,77 @@
+"""Transfer learning in the lessons: the profile's pretrained base, features, heads, fine-tuning.
+
+Head-only training runs on cached frozen-base features (``models.extract_features``), so it takes
+seconds; fine-tuning runs through the base.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from labkit import models, train
+from labkit.config import Profile, seed_everything
+from labkit.lessondata import LessonData
+
+
+def lesson_base(profile: Profile, size: int | None = None, weights="default"):
+    """``(base, preprocess)`` of the profile's backbone for ``size``x``size`` inputs.
+
+    ``size`` defaults to the resolution the base was pretrained at (``profile.base_size``).
+    """
+    side = size or profile.base_size
+    return models.backbone(profile.backbone, weights=weights, input_shape=(side, side, 3))
+
+
+@dataclass(frozen=True)
+class Features:
+    """Flattened frozen-base features of a lesson's train, validation and test images."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+
+def features(base, data: LessonData, preprocess, size: int | None = None) -> Features:
+    """Features of all three splits (cached: calling again with the same inputs is free)."""
+
+    def flat(x: np.ndarray) -> np.ndarray:
+        f = models.extract_features(base, x, preprocess, size=size)
+        return f.reshape(len(f), -1)
+
+    return Features(flat(data.x_train), flat(data.x_val), flat(data.x_test))
+
+
+def train_head(
+    feats: Features,
+    data: LessonData,
+    *,
+    name: str = "head",
+    epochs: int = 15,
+    lr: float = 1e-3,
+    y_train: np.ndarray | None = None,
+    x_train: np.ndarray | None = None,
+    class_weight: dict[int, float] | None = None,
+    seed: int = 0,
+    progress: bool = False,
+    callbacks: list | None = None,
+):
+    """Train a softmax head on frozen features; returns ``(head, run)``.
+
+    ``x_train``/``y_train`` replace the training features/labels (e.g. after oversampling).
+    """
+    seed_everything(seed)
+    x = feats.train if x_train is None else x_train
+    y = data.y_train if y_train is None else y_train
+    head = models.compile_classifier(models.classifier_head(x.shape[1:], data.n_classes), lr=lr)
+    run = train.fit(head, x, y, name=name, epochs=epochs, validation_data=(feats.val, data.y_val),
+                    class_weight=class_weight, progress=progress, callbacks=callbacks)
+    return head, run
+
+
+def resize_images(x: np.ndarray, size: int) -> np.ndarray:
+    """Bilinear resize of uint8/float images to ``size``x``size`` (float32, same 0-255 scale)."""
+    import tensorflow as tf
+
+    return tf.image.resize(tf.cast(x, tf.float32), (size, size)).numpy()

@@ -1,0 +1,297 @@
+"""Retrain panels: sliders + Train/Stop, training in a background thread, live curves, runs table.
+
+``RetrainPanel(train_fn, controls)`` calls ``train_fn(settings, callbacks)`` in a thread when
+Train is clicked. Stop sets an Event that a callback checks after every batch. The thread never
+uses ``with out:`` (nor ``out.clear_output``, which enters ``with out:`` itself): it replaces an
+Output's ``outputs`` in one assignment, a plain widget-state update that is safe from any thread
+and swaps the figure without flicker (``clear_output(wait=True)`` + ``append_display_data``
+piles figures up in JupyterLab, because the deferred clear never sees a state update).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import ipywidgets as widgets
+import keras
+from IPython.display import display
+
+from labkit import config  # noqa: F401  (sets TF log level before TF is imported)
+
+History = dict[str, list[float]]
+TrainFn = Callable[[dict[str, Any], list[keras.callbacks.Callback]], Any]
+
+
+class LiveCurves(keras.callbacks.Callback):
+    """Collects per-epoch logs into ``history`` and calls ``redraw(history)`` after each epoch."""
+
+    def __init__(self, redraw: Callable[[History], None] | None = None):
+        super().__init__()
+        self.redraw = redraw
+        self.history: History = {}
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        if self.redraw is not None:
+            self.redraw(self.history)
+
+
+class StopOnEvent(keras.callbacks.Callback):
+    """Sets ``model.stop_training`` at the end of the first batch after ``event`` is set."""
+
+    def __init__(self, event: threading.Event):
+        super().__init__()
+        self.event = event
+        self.stopped = False
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.event.is_set():
+            self.stopped = True
+            self.model.stop_training = True
+
+
+@dataclass
+class PanelRun:
+    """One run of a panel: its number, the settings used, per-epoch history and wall time."""
+
+    number: int
+    settings: dict[str, Any]
+    history: History = field(default_factory=dict)
+    seconds: float = 0.0
+    stopped: bool = False
+
+    @property
+    def name(self) -> str:
+        return f"run {self.number}"
+
+    @property
+    def epochs(self) -> int:
+        return max((len(v) for v in self.history.values()), default=0)
+
+    def best(self, metric: str) -> float | None:
+        """Best value of a metric (min for losses, max otherwise); None if it was not logged."""
+        values = self.history.get(metric)
+        if not values:
+            return None
+        return float(min(values) if "loss" in metric else max(values))
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def settings_text(settings: Mapping[str, Any]) -> str:
+    """``"lr=0.001, epochs=5"``."""
+    return ", ".join(f"{k}={_fmt(v)}" for k, v in settings.items())
+
+
+def _png_output(fig, text: str) -> dict[str, Any]:
+    """A figure as a display_data entry for ``Output.outputs``."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    png = base64.b64encode(buf.getvalue()).decode("ascii")
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"image/png": png, "text/plain": f"<{text}>"}}
+
+
+def _curves_png(series: Sequence[tuple[str, History]], keys: Sequence[str],
+                title: str) -> dict[str, Any]:
+    """One panel per key: train solid, val dashed, a colour per series. No pyplot: thread-safe."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    fig = Figure(figsize=(4.6 * len(keys), 3.2))
+    colours = [f"C{i}" for i in range(10)]
+    for j, key in enumerate(keys):
+        ax = fig.add_subplot(1, len(keys), j + 1)
+        for i, (label, hist) in enumerate(series):
+            pairs = [(key, "-")] if key.startswith("val_") else [(key, "-"), (f"val_{key}", "--")]
+            for k, style in pairs:
+                values = hist.get(k)
+                if values:
+                    ax.plot(range(1, len(values) + 1), values, style, color=colours[i % 10],
+                            marker=".", label=f"{label} {'val' if 'val_' in k else 'train'}")
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _png_output(fig, title or "curves")
+
+
+class RetrainPanel:
+    """Controls + Train/Stop + live curves + a runs table + a val-curve overlay of all runs."""
+
+    def __init__(self, train_fn: TrainFn, controls: Mapping[str, widgets.ValueWidget],
+                 title: str = "", metric: str = "accuracy"):
+        self.train_fn, self.controls, self.metric = train_fn, dict(controls), metric
+        self.runs: list[PanelRun] = []
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.train_button = widgets.Button(description="Train", button_style="primary",
+                                           icon="play")
+        self.stop_button = widgets.Button(description="Stop", button_style="warning", icon="stop",
+                                          disabled=True)
+        self.train_button.on_click(lambda _: self.start())
+        self.stop_button.on_click(lambda _: self.stop())
+        self.status = widgets.Label("Ready: pick settings and click Train.")
+        self.live_out = widgets.Output()
+        self.table = widgets.HTML(self._table_html())
+        self.compare_out = widgets.Output()
+        for w, css in ((self.live_out, "live"), (self.table, "runs"),
+                       (self.compare_out, "compare")):
+            w.add_class(f"labkit-{css}")  # hooks for the browser test and custom CSS
+        header = [widgets.HTML(f"<h4>{html.escape(title)}</h4>")] if title else []
+        self.widget = widgets.VBox(header + [
+            widgets.VBox(list(self.controls.values())),
+            widgets.HBox([self.train_button, self.stop_button, self.status]),
+            self.live_out,
+            widgets.HTML("<b>Runs</b>"), self.table,
+            widgets.HTML("<b>Compare runs</b>"), self.compare_out,
+        ])
+        self.widget.add_class("labkit-panel")
+
+    # -- public API ---------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def settings(self) -> dict[str, Any]:
+        """Current control values, keyed like ``controls``."""
+        return {name: w.value for name, w in self.controls.items()}
+
+    def start(self) -> bool:
+        """Start a run in a background thread (what Train does). False if one is running."""
+        if self.running:
+            return False
+        self._stop.clear()
+        self.train_button.disabled, self.stop_button.disabled = True, False
+        number = len(self.runs) + 1
+        settings = self.settings()
+        self.status.value = f"Run {number}: training ({settings_text(settings)}) ..."
+        self.live_out.outputs = ()
+        self._thread = threading.Thread(target=self._run, args=(number, settings), daemon=True,
+                                        name=f"labkit-retrain-{number}")
+        self._thread.start()
+        return True
+
+    def stop(self) -> None:
+        """Ask the running fit to stop after its current batch (what Stop does)."""
+        if self.running:
+            self._stop.set()
+            self.status.value = "Stopping after this batch ..."
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Join the training thread; True if no run is in progress afterwards."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
+    def _ipython_display_(self) -> None:
+        display(self.widget)
+
+    # -- thread side --------------------------------------------------------------------------
+    def _draw_live(self, number: int, history: History) -> None:
+        n = max(len(v) for v in history.values())
+        self.status.value = f"Run {number}: epoch {n} done"
+        self.live_out.outputs = (
+            _curves_png([(f"run {number}", history)], ["loss", self.metric], f"Run {number}"),)
+
+    def _run(self, number: int, settings: dict[str, Any]) -> None:
+        live = LiveCurves(lambda h: self._draw_live(number, h))
+        stopper = StopOnEvent(self._stop)
+        started = time.perf_counter()
+        try:
+            result = self.train_fn(dict(settings), [live, stopper])
+            seconds = time.perf_counter() - started
+            hist = getattr(result, "history", None)
+            history = ({k: [float(v) for v in vals] for k, vals in hist.items()}
+                       if isinstance(hist, dict) and hist else live.history)
+            seconds = float(getattr(result, "seconds", 0.0) or seconds)
+            run = PanelRun(number, settings, history, seconds, stopper.stopped)
+            self.runs.append(run)
+            self.table.value = self._table_html()
+            self._draw_compare()
+            best = run.best(f"val_{self.metric}")
+            self.status.value = (f"Run {number} {'stopped' if run.stopped else 'done'}: "
+                                 f"{run.epochs} epochs in {seconds:.1f} s"
+                                 + ("" if best is None else f", best val {self.metric} {best:.3f}"))
+        except Exception as exc:  # shown to the learner, not lost in the thread
+            self.status.value = f"Run {number} failed: {type(exc).__name__}: {exc}"
+            self.live_out.append_stderr(traceback.format_exc())
+        finally:
+            self.train_button.disabled, self.stop_button.disabled = False, True
+
+    def _draw_compare(self) -> None:
+        series = [(r.name, {k: v for k, v in r.history.items() if k.startswith("val_")})
+                  for r in self.runs]
+        self.compare_out.outputs = (
+            _curves_png(series, [f"val_{self.metric}", "val_loss"], "Validation curves"),)
+
+    def _table_html(self) -> str:
+        head = ("<tr><th>run</th><th>settings</th>"
+                f"<th>best val {html.escape(self.metric)}</th><th>epochs</th><th>seconds</th></tr>")
+        rows = []
+        for r in self.runs:
+            best = r.best(f"val_{self.metric}")
+            rows.append(
+                f"<tr><td>{r.number}</td><td>{html.escape(settings_text(r.settings))}</td>"
+                f"<td>{'n/a' if best is None else f'{best:.3f}'}</td>"
+                f"<td>{r.epochs}{' (stopped)' if r.stopped else ''}</td>"
+                f"<td>{r.seconds:.1f}</td></tr>")
+        css = ("<style>.labkit-runs-table td, .labkit-runs-table th {padding: 2px 10px; "
+               "border-bottom: 1px solid #ddd; text-align: left}</style>")
+        return (f"{css}<table class='labkit-runs-table'><thead>{head}</thead>"
+                f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+# -- control factories -------------------------------------------------------------------------
+_STYLE = {"description_width": "initial"}
+
+
+def lr_slider(value: float = 1e-3, min_exp: float = -5, max_exp: float = 0,
+              description: str = "learning rate") -> widgets.FloatLogSlider:
+    """Log-scale learning-rate slider from 10**min_exp to 10**max_exp."""
+    return widgets.FloatLogSlider(value=value, base=10, min=min_exp, max=max_exp, step=0.25,
+                                  description=description, readout_format=".1e",
+                                  continuous_update=False, style=_STYLE)
+
+
+def epochs_slider(value: int = 5, max: int = 30) -> widgets.IntSlider:  # noqa: A002
+    """Number of epochs, 1..max."""
+    return int_slider("epochs", value, 1, max)
+
+
+def int_slider(description: str, value: int, min: int, max: int,  # noqa: A002
+               step: int = 1) -> widgets.IntSlider:
+    """An IntSlider that only reports on release."""
+    return widgets.IntSlider(value=value, min=min, max=max, step=step, description=description,
+                             continuous_update=False, style=_STYLE)
+
+
+def float_slider(description: str, value: float, min: float, max: float,  # noqa: A002
+                 step: float = 0.05, readout_format: str = ".2f") -> widgets.FloatSlider:
+    """A FloatSlider that only reports on release."""
+    return widgets.FloatSlider(value=value, min=min, max=max, step=step, description=description,
+                               readout_format=readout_format, continuous_update=False,
+                               style=_STYLE)
+
+
+def dropdown(description: str, options: Sequence[Any], value: Any = None) -> widgets.Dropdown:
+    """A Dropdown (first option by default)."""
+    options = list(options)
+    return widgets.Dropdown(options=options, value=options[0] if value is None else value,
+                            description=description, style=_STYLE)
