@@ -1,0 +1,48 @@
+"""Preprocessing, right and wrong: the variants lesson 01 feeds a caffe-style pretrained base.
+
+Every function takes 0-255 RGB images (NumPy or tensors) and returns float32 model inputs.
+"""
+
+from __future__ import annotations
+
+from labkit.models import IMAGENET_BGR_MEANS, caffe_preprocess
+
+
+def _float(x):
+    import keras
+
+    return keras.ops.cast(x, "float32")
+
+
+def scale_0_1(x):
+    """Divide by 255: what a from-scratch tutorial does, not what VGG16 was trained on."""
+    return _float(x) / 255.0
+
+
+def caffe_rgb(x):
+    """Mean subtraction without the RGB->BGR flip (channels in the wrong order)."""
+    import keras
+
+    return _float(x) - keras.ops.convert_to_tensor(IMAGENET_BGR_MEANS[::-1], "float32")
+
+
+def caffe_gray(x):
+    """Grayscale copied to three channels, then caffe: colour information is gone."""
+    import keras
+
+    gray = keras.ops.mean(_float(x), axis=-1, keepdims=True)
+    return caffe_preprocess(keras.ops.repeat(gray, 3, axis=-1))
+
+
+def raw_pixels(x):
+    """No preprocessing at all (forgotten at prediction time)."""
+    return _float(x)
+
+
+VARIANTS = {
+    "caffe (what the base expects)": caffe_preprocess,
+    "0-1 scaling": scale_0_1,
+    "RGB order (no BGR flip)": caffe_rgb,
+    "grayscale": caffe_gray,
+    "none (raw 0-255)": raw_pixels,
+}
