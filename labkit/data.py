@@ -343,3 +343,31 @@ def make_pipeline(
 
         ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def augment_minority(x: Array, y: Any, augment, seed: int | None = 0,
+                     batch_size: int = 256) -> tuple[Array, Array]:
+    """Top up every class to the largest count with *augmented* copies of its own images.
+
+    ``augment``: a Keras augmentation layer or model (called with ``training=True``). Returns
+    the original images plus the new ones (uint8, 0-255), shuffled. Training split only.
+    """
+    import keras
+
+    y = _labels(y)
+    _same_length(x, y)
+    _check_seed(seed)
+    rng = np.random.default_rng(seed)
+    counts = np.bincount(y)
+    target = int(counts.max()) if len(counts) else 0
+    picks = [rng.choice(np.flatnonzero(y == c), target - n) for c, n in enumerate(counts)
+             if 0 < n < target]
+    idx = np.concatenate(picks) if picks else np.array([], np.int64)
+    keras.utils.set_random_seed(int(rng.integers(2**31)))
+    new = [np.asarray(augment(np.asarray(x)[idx[i : i + batch_size]].astype("float32"),
+                              training=True))
+           for i in range(0, len(idx), batch_size)]
+    x_new = np.clip(np.concatenate(new), 0, 255).astype(np.uint8) if new else x[:0]
+    x_all, y_all = np.concatenate([x, x_new]), np.concatenate([y, y[idx]])
+    order = rng.permutation(len(y_all))
+    return x_all[order], y_all[order]

@@ -8,6 +8,8 @@ Both backbones use VGG16's caffe-style preprocessing (RGB to BGR, ImageNet mean 
 from __future__ import annotations
 
 import hashlib
+import inspect
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -93,7 +95,7 @@ def _vgg16(weights, input_shape):
     except Exception as error:  # offline: Keras' download fails with a URL/OS error
         if wanted != "imagenet":
             raise
-        cache = Path(keras.utils.get_file.__globals__.get("KERAS_HOME", "~/.keras"))
+        cache = Path(os.environ.get("KERAS_HOME") or "~/.keras")  # where Keras looks
         raise RuntimeError(
             "Could not load VGG16 ImageNet weights (no internet?). Download "
             f"{VGG16_NOTOP_FILE} from the Keras applications release page and put it in "
@@ -196,6 +198,19 @@ def compile_classifier(model, lr: float = 1e-3, activation: str = "softmax", opt
 
 
 _FEATURE_CACHE: dict[str, np.ndarray] = {}
+_PINNED: dict[str, Callable] = {}  # callables keyed by id stay alive, so their id is never reused
+
+
+def _callable_key(fn: Callable | None) -> str:
+    """Module-level functions by name; lambdas, closures, partials and methods by identity."""
+    if fn is None:
+        return "-"
+    qualname = getattr(fn, "__qualname__", "")
+    if qualname and "<" not in qualname and not inspect.ismethod(fn):
+        return f"{getattr(fn, '__module__', '')}.{qualname}"
+    key = f"{type(fn).__name__}@{id(fn)}"
+    _PINNED.setdefault(key, fn)
+    return key
 
 
 def _fingerprint(*arrays: np.ndarray) -> str:
@@ -216,9 +231,7 @@ def extract_features(base, x: np.ndarray, preprocess: Preprocess | None = None,
     import tensorflow as tf
 
     weights = [w.numpy() if hasattr(w, "numpy") else np.asarray(w) for w in base.weights]
-    key = "|".join([_fingerprint(x), _fingerprint(*weights), getattr(preprocess, "__name__", "-"),
-                    str(id(preprocess) if preprocess is not None and
-                        preprocess.__name__ == "<lambda>" else ""), str(size)])
+    key = "|".join([_fingerprint(x), _fingerprint(*weights), _callable_key(preprocess), str(size)])
     if key not in _FEATURE_CACHE:
         ds = tf.data.Dataset.from_tensor_slices(x).batch(batch_size)
         if size is not None:
@@ -247,3 +260,14 @@ def scratch_cnn(input_shape: tuple[int, int, int], n_classes: int, widths=(16, 3
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="classes")(x)
     return keras.Model(inputs, outputs, name="scratch_cnn")
+
+
+def cut_after(base, block: str):
+    """The base up to and including ``block``'s pooling layer (e.g. ``"block3"``)."""
+    import keras
+
+    blocks = block_names(base)
+    if block not in blocks:
+        raise ValueError(f"unknown block {block!r}; this base has {', '.join(blocks)}")
+    return keras.Model(base.input, base.get_layer(f"{block}_pool").output,
+                       name=f"{base.name}_to_{block}")

@@ -8,7 +8,7 @@ accuracy. The other classes are shapes in random colours.
 
 Two tasks share the renderer but not their classes:
 - ``target``: the 10 lesson classes, 32x32 by default (CIFAR-sized);
-- ``source``: 12 other classes at 64x64, used only to pretrain the offline MiniVGG base, so that
+- ``source``: 13 other classes at 64x64, used only to pretrain the offline MiniVGG base, so that
   transfer to the target task is transfer, not leakage.
 
 Everything is vectorised NumPy and deterministic per seed; results are cached on disk.

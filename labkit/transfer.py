@@ -75,3 +75,63 @@ def resize_images(x: np.ndarray, size: int) -> np.ndarray:
     import tensorflow as tf
 
     return tf.image.resize(tf.cast(x, tf.float32), (size, size)).numpy()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A lesson's images resized and preprocessed once, ready to train through a base."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+
+def prepare(data: LessonData, preprocess, size: int | None = None) -> Prepared:
+    """Resize (bilinear) and preprocess all three splits (float32 arrays)."""
+
+    def one(x: np.ndarray) -> np.ndarray:
+        x = resize_images(x, size) if size and size != x.shape[1] else x.astype(np.float32)
+        return np.asarray(preprocess(x), dtype=np.float32)
+
+    return Prepared(one(data.x_train), one(data.x_val), one(data.x_test))
+
+
+def finetune(
+    base,
+    images: Prepared,
+    data: LessonData,
+    *,
+    name: str,
+    epochs: int,
+    lr: float,
+    unfreeze_blocks: int | None = None,
+    head=None,
+    hidden: int = 0,
+    seed: int = 0,
+    callbacks: list | None = None,
+    progress: bool = True,
+):
+    """Train ``base`` + a head end to end on prepared images; returns ``(model, run)``.
+
+    ``unfreeze_blocks``: how many top conv blocks train (``None`` = the whole base, as the
+    classic snippet does by leaving ``base.trainable`` at its default). ``head``: a head already
+    trained on frozen features (``train_head``); ``None`` attaches a fresh, random one.
+    """
+    seed_everything(seed)
+    if unfreeze_blocks is None:
+        base.trainable = True
+    else:
+        models.unfreeze_top_blocks(base, unfreeze_blocks)
+    if head is None:
+        model = models.attach_head(base, data.n_classes, hidden=hidden)
+    else:
+        import keras
+
+        inputs = keras.Input(base.input_shape[1:], name="images")
+        features = keras.layers.Flatten(name="features")(base(inputs))
+        model = keras.Model(inputs, head(features), name=f"{base.name}_finetuned")
+    models.compile_classifier(model, lr=lr)
+    run = train.fit(model, images.train, data.y_train, name=name, epochs=epochs,
+                    validation_data=(images.val, data.y_val), callbacks=callbacks,
+                    progress=progress)
+    return model, run

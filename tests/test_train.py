@@ -1,0 +1,128 @@
+"""labkit.train: metrics on a hand-made example, Run records, fit, the LR range test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from labkit import train  # noqa: E402
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(32, 4)).astype("float32")
+Y = (X[:, 0] > 0).astype("int64")
+
+
+def tiny_model(lr: float = 1e-2):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6, activation="relu"),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile(keras.optimizers.Adam(lr), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
+# ---- metrics ---------------------------------------------------------------------------------
+def test_score_hand_made_example():
+    #            class:  0  0  0  1  1  2
+    y_true = np.array([0, 0, 0, 1, 1, 2])
+    y_pred = np.array([0, 0, 1, 1, 2, 2])
+    s = train.score(y_true, y_pred)
+    np.testing.assert_array_equal(s.confusion, [[2, 1, 0], [0, 1, 1], [0, 0, 1]])
+    assert s.accuracy == pytest.approx(4 / 6)
+    assert s.per_class_recall == pytest.approx((2 / 3, 1 / 2, 1.0))
+    assert s.balanced_accuracy == pytest.approx((2 / 3 + 1 / 2 + 1) / 3)  # 13/18
+    # precision 1, 1/2, 1/2 -> F1 4/5, 1/2, 2/3
+    assert s.macro_f1 == pytest.approx((4 / 5 + 1 / 2 + 2 / 3) / 3)  # 59/90
+    assert str(s) == "accuracy 66.7%, balanced accuracy 72.2%, macro F1 0.656"
+
+
+def test_score_absent_class_is_left_out_of_the_averages():
+    s = train.score([0, 0, 1, 1], [0, 0, 1, 0], n_classes=4)
+    assert s.confusion.shape == (4, 4)
+    assert s.per_class_recall == pytest.approx((1.0, 0.5, 0.0, 0.0))
+    assert s.balanced_accuracy == pytest.approx(0.75)  # mean over classes 0 and 1 only
+    assert s.macro_f1 == pytest.approx((0.8 + 2 / 3) / 2)
+    assert s.accuracy == pytest.approx(0.75)
+
+
+def test_score_accepts_column_vectors_and_perfect_predictions():
+    y = np.array([[0], [1], [2], [1]])
+    s = train.score(y, y.ravel())
+    assert s.accuracy == s.balanced_accuracy == s.macro_f1 == 1.0
+    np.testing.assert_array_equal(s.confusion, np.diag([1, 2, 1]))
+
+
+def test_score_mismatched_lengths():
+    with pytest.raises(ValueError, match="y_true has 3 labels but y_pred has 2"):
+        train.score([0, 1, 1], [0, 1])
+
+
+# ---- runs and fit ----------------------------------------------------------------------------
+def test_run_last_and_best():
+    run = train.Run("r", {"loss": [1.0, 0.5, 0.7], "val_accuracy": [0.2, 0.6, 0.4]})
+    assert run.last("loss") == 0.7 and run.best("loss") == 0.5
+    assert run.last("val_accuracy") == 0.4 and run.best("val_accuracy") == 0.6
+    with pytest.raises(KeyError):
+        run.last("accuracy")
+
+
+def test_fit_returns_run_and_prints_one_line_per_epoch(capsys):
+    model = tiny_model()
+    run = train.fit(model, X[:24], Y[:24], name="tiny", epochs=2, batch_size=8,
+                    validation_data=(X[24:], Y[24:]))
+    assert run.name == "tiny" and run.seconds > 0
+    assert set(run.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(v) == 2 for v in run.history.values())
+    assert all(isinstance(v, float) for vals in run.history.values() for v in vals)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("  [tiny] epoch 1/2: ") and "loss " in lines[0]
+    assert lines[1].startswith("  [tiny] epoch 2/2: ") and "val_accuracy" in lines[1]
+    assert lines[1].endswith(" s)")
+
+
+def test_fit_quiet_and_bad_epochs(capsys):
+    run = train.fit(tiny_model(), X, Y, epochs=1, progress=False)
+    assert capsys.readouterr().out == ""
+    assert set(run.history) >= {"loss", "accuracy"} and "val_loss" not in run.history
+    for epochs in (0, -3):
+        with pytest.raises(ValueError, match=f"epochs must be >= 1, got {epochs}"):
+            train.fit(tiny_model(), X, Y, epochs=epochs)
+
+
+def test_evaluate_and_predict_classes():
+    model = tiny_model()
+    pred = train.predict_classes(model, X)
+    assert pred.shape == (32,) and set(np.unique(pred)) <= {0, 1}
+    s = train.evaluate(model, X, Y, n_classes=2)
+    assert s.accuracy == pytest.approx(float((pred == Y).mean()))
+
+
+# ---- learning rate ---------------------------------------------------------------------------
+def test_lr_range_test_restores_weights_and_lr():
+    model = tiny_model(lr=1e-3)
+    before = [w.copy() for w in model.get_weights()]
+    lrs, losses = train.lr_range_test(model, X, Y, min_lr=1e-4, max_lr=10.0, steps=12,
+                                      batch_size=8)
+    assert 1 <= len(lrs) <= 12 and len(lrs) == len(losses)
+    assert lrs[0] == pytest.approx(1e-4)
+    assert np.all(np.diff(lrs) > 0)
+    for a, b in zip(before, model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(1e-3)
+
+
+def test_lr_range_test_rejects_bad_range():
+    with pytest.raises(ValueError, match="min_lr < max_lr"):
+        train.lr_range_test(tiny_model(), X, Y, min_lr=1.0, max_lr=0.1)
+    with pytest.raises(ValueError, match="0 < min_lr"):
+        train.lr_range_test(tiny_model(), X, Y, min_lr=0.0, max_lr=0.1)
+
+
+def test_suggest_lr():
+    lrs = np.array([1e-4, 1e-3, 1e-2, 1e-1])
+    assert train.suggest_lr(lrs, np.array([2.0, 1.0, 0.5, 3.0])) == pytest.approx(1e-3)
+    with pytest.raises(ValueError, match="empty"):
+        train.suggest_lr(np.array([]), np.array([]))
