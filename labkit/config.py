@@ -58,7 +58,14 @@ def _frozen(values: dict[str, float]) -> Mapping[str, float]:
 # Margins the lessons assert (fractions: 0.25 = 25 points), calibrated on the quick profile;
 # README's results table shows the margins each lesson measured.
 QUICK_THRESHOLDS = {
+    "01_margin": 0.20,  # scaled vs raw inputs (SGD); caffe vs worst mismatch (pretrained)
+    "01_adam_gap": 0.10,  # Adam: raw vs scaled stay within this
+    "01_consistent_margin": 0.10,  # caffe vs 0-1 inputs at train and test time
+    "01_rgb_margin": 0.05,  # caffe vs RGB order at test time
+    "02_margin": 0.20,  # feature similarity kept: staged vs all at once
     "03_margin": 0.25,  # LR fix vs too-high LR, val accuracy
+    "04_margin": 0.10,  # upsampled vs 32x32 input, test accuracy
+    "05_margin": 0.03,  # best imbalance fix vs none, balanced accuracy
 }
 # Not yet measured on real CIFAR-10 / ImageNet VGG16: the quick margins, to be recalibrated.
 FULL_THRESHOLDS = dict(QUICK_THRESHOLDS)

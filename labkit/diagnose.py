@@ -64,3 +64,11 @@ def dead_relu_fraction(model, x: np.ndarray) -> dict[str, float]:
     outputs = outputs if isinstance(outputs, list) else [outputs]
     return {layer.name: float((out.reshape(-1, out.shape[-1]).max(0) <= 0).mean())
             for layer, out in zip(convs, outputs, strict=True)}
+
+
+def feature_similarity(before: np.ndarray, after: np.ndarray) -> float:
+    """Mean cosine similarity between two feature sets of the same images (1.0 = unchanged)."""
+    a = np.asarray(before, np.float64).reshape(len(before), -1)
+    b = np.asarray(after, np.float64).reshape(len(after), -1)
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    return float(np.mean(np.sum(a * b, axis=1) / np.maximum(norms, 1e-12)))

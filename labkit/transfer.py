@@ -135,3 +135,17 @@ def finetune(
                     validation_data=(images.val, data.y_val), callbacks=callbacks,
                     progress=progress)
     return model, run
+
+
+def source_task_accuracy(base, n: int = 1000) -> float | None:
+    """Held-out accuracy of a MiniVGG base on its pretraining (source) task, with the shipped
+    source head; ``None`` for bases without one (VGG16: ImageNet's validation set is not shipped).
+    """
+    from labkit import pretrain
+
+    head_file = models.WEIGHTS_DIR / "minivgg_source_head.npz"
+    if base.name != "minivgg" or not head_file.exists():
+        return None
+    with np.load(head_file) as saved:
+        head_weights = [saved[k] for k in sorted(saved.files, key=lambda k: int(k.split("_")[1]))]
+    return pretrain.source_accuracy(base, head_weights, n=n)

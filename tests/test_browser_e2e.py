@@ -1,8 +1,9 @@
 """One real RetrainPanel run in JupyterLab, driven by Playwright in Debian's headless Chromium.
 
 Starts ``jupyter lab`` from this venv on a free port with a token, opens a tiny notebook that
-displays a panel, runs all cells, clicks Train, waits for run 1 in the runs table and saves a
-screenshot to ``artifacts/e2e_widget.png``.
+displays a panel (epochs slider at 5), runs all cells, moves the epochs slider to 3 with the
+keyboard, clicks Train, waits for run 1 in the runs table, checks that the run used epochs=3 and
+saves a screenshot to ``artifacts/e2e_widget.png``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def train_fn(settings, callbacks):
     return model.fit(x, y, validation_split=0.25, epochs=settings["epochs"], batch_size=8,
                      callbacks=callbacks, verbose=0)
 
-panel = RetrainPanel(train_fn, {"lr": lr_slider(1e-2), "epochs": epochs_slider(3, 10)},
+panel = RetrainPanel(train_fn, {"lr": lr_slider(1e-2), "epochs": epochs_slider(5, 10)},
                      title="e2e: tiny model")
 panel
 """
@@ -134,13 +135,24 @@ def test_retrain_panel_in_jupyterlab(tmp_path):
                 page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
                 panel = page.locator(".labkit-panel")
                 panel.wait_for(timeout=120_000)  # kernel start + TF import on a slow machine
+                # Move the epochs slider 5 -> 3: focus its noUiSlider handle, two ArrowLeft presses
+                # (one step each; noUiSlider fires "change", which syncs the value to the kernel).
+                epochs = panel.locator(".widget-slider", has_text="epochs")
+                readout = epochs.locator(".widget-readout")
+                assert readout.inner_text().strip() == "5"
+                handle = epochs.locator(".noUi-handle")
+                handle.click()
+                handle.press("ArrowLeft")
+                handle.press("ArrowLeft")
+                sync_api.expect(readout).to_have_text("3", timeout=10_000)
                 panel.locator(".widget-button", has_text="Train").click()
                 rows = page.locator(".labkit-runs tbody tr")
                 rows.first.wait_for(timeout=120_000)
                 page.locator(".labkit-compare img").first.wait_for(timeout=30_000)
                 assert rows.count() == 1
                 assert rows.first.locator("td").first.inner_text().strip() == "1"
-                assert "epochs=3" in rows.first.inner_text()
+                assert "epochs=3" in rows.first.inner_text()  # the moved slider value was used
+                assert rows.first.locator("td").nth(3).inner_text().strip() == "3"  # epochs run
                 assert page.locator(".labkit-live img").count() == 1
                 assert "Run 1 done" in panel.inner_text()
                 train = panel.locator(".widget-button", has_text="Train")
