@@ -122,3 +122,90 @@ def imbalance_panel(lab: Lab, data: LessonData, base, preprocess,
         return run
 
     return widgets.RetrainPanel(train_fn, controls, title="Class imbalance")
+
+
+SPLITS = ("validation_split on sorted data", "stratified split (shuffled)")
+
+
+def split_panel(lab: Lab, data: LessonData, x_sorted, y_sorted) -> widgets.RetrainPanel:
+    """Train the scratch CNN with Keras' ``validation_split`` on sorted data, or a proper split."""
+    import dataclasses
+
+    from labkit import data as datasets
+
+    controls = {
+        "split": widgets.dropdown("split", list(SPLITS), SPLITS[0]),
+        "fraction": widgets.float_slider("validation fraction", 0.2, 0.1, 0.5, 0.05),
+        "epochs": widgets.epochs_slider(lab.profile.epochs, max=30),
+    }
+
+    def train_fn(settings: dict[str, Any], callbacks: list):
+        common = dict(name="panel", epochs=settings["epochs"], seed=lab.seed, progress=False,
+                      callbacks=callbacks)
+        if settings["split"] == SPLITS[0]:
+            _, run = scratch.train_scratch(data, x_train=x_sorted, y_train=y_sorted,
+                                           validation_split=settings["fraction"], **common)
+        else:
+            x_tr, y_tr, x_va, y_va = datasets.stratified_split(
+                x_sorted, y_sorted, settings["fraction"], seed=lab.seed)
+            split = dataclasses.replace(data, x_train=x_tr, y_train=y_tr, x_val=x_va, y_val=y_va)
+            _, run = scratch.train_scratch(split, **common)
+        return run
+
+    return widgets.RetrainPanel(train_fn, controls, title="Validation split")
+
+
+def heads_panel(lab: Lab, data: LessonData, feats,
+                variant: str = "sigmoid + binary CE") -> widgets.RetrainPanel:
+    """Train a head + loss variant of lesson 08 (``heads.HEAD_VARIANTS``) on frozen features.
+
+    The curves show the true (arg-max) accuracy, whatever metric the variant compiles with; a
+    variant Keras refuses ends the run with its error in the status line.
+    """
+    from labkit import heads
+
+    controls = {
+        "variant": widgets.dropdown("head + loss", list(heads.HEAD_VARIANTS), variant),
+        "lr": widgets.lr_slider(1e-3, min_exp=-5, max_exp=-1),
+        "epochs": widgets.epochs_slider(lab.profile.head_epochs, max=40),
+    }
+
+    def train_fn(settings: dict[str, Any], callbacks: list):
+        result = heads.train_variant(feats, data, settings["variant"], epochs=settings["epochs"],
+                                     lr=settings["lr"], seed=lab.seed, callbacks=callbacks)
+        if result.failed:
+            raise RuntimeError(result.error)
+        return result.run
+
+    return widgets.RetrainPanel(train_fn, controls, title="Head and loss", metric="true_accuracy")
+
+
+AUGMENT_STRENGTHS = {"none": None, "0.05": 0.05, "0.1": 0.1, "0.2": 0.2}
+L2_PENALTIES = (0.0, 1e-5, 1e-4, 1e-3)
+PATIENCES = {"off": None, "5 epochs": 5, "10 epochs": 10}
+
+
+def overfit_panel(lab: Lab, data: LessonData, x_train, y_train, *, epochs: int,
+                  augment: str = "none", dropout: float = 0.0, l2: float = 0.0,
+                  patience: str = "off") -> widgets.RetrainPanel:
+    """Lesson 07: the high-capacity CNN on a small training set, with chosen regularisers."""
+    from labkit import regularize
+
+    controls = {
+        "augment": widgets.dropdown("augmentation strength", list(AUGMENT_STRENGTHS), augment),
+        "dropout": widgets.float_slider("dropout", dropout, 0.0, 0.6),
+        "l2": widgets.dropdown("L2 weight decay", L2_PENALTIES, l2),
+        "patience": widgets.dropdown("early stopping", list(PATIENCES), patience),
+        "epochs": widgets.epochs_slider(epochs, max=60),
+    }
+
+    def train_fn(settings: dict[str, Any], callbacks: list):
+        _, run = regularize.train_overfit(
+            x_train, y_train, (data.x_val, data.y_val), data.n_classes, name="panel",
+            epochs=settings["epochs"], augment=AUGMENT_STRENGTHS[settings["augment"]],
+            dropout=settings["dropout"], l2=settings["l2"],
+            patience=PATIENCES[settings["patience"]], callbacks=callbacks, seed=lab.seed,
+            progress=False)
+        return run
+
+    return widgets.RetrainPanel(train_fn, controls, title="Overfitting: regularise it")

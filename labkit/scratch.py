@@ -29,6 +29,7 @@ def train_scratch(
     x_train: np.ndarray | None = None,
     y_train: np.ndarray | None = None,
     class_weight: dict[int, float] | None = None,
+    validation_split: float = 0.0,
     callbacks: list | None = None,
     batch_size: int = 64,
     seed: int = 0,
@@ -37,12 +38,14 @@ def train_scratch(
     """``build_scratch`` then train; the model sees raw pixels unless ``rescale``.
 
     Returns ``(model, run)``. ``x_train``/``y_train`` replace the lesson's training set
-    (imbalanced or oversampled variants); validation is always ``data``'s validation set.
+    (imbalanced or oversampled variants). Validation uses ``data``'s validation set, unless
+    ``validation_split`` asks Keras to hold out the last fraction of the training arrays.
     """
     x = data.x_train if x_train is None else x_train
     y = data.y_train if y_train is None else y_train
     model = build_scratch(data, lr=lr, optimizer=optimizer, rescale=rescale, seed=seed)
     run = train.fit(model, x, y, name=name, epochs=epochs, batch_size=batch_size,
-                    validation_data=(data.x_val, data.y_val), class_weight=class_weight,
+                    validation_data=None if validation_split else (data.x_val, data.y_val),
+                    validation_split=validation_split, class_weight=class_weight,
                     callbacks=callbacks, progress=progress)
     return model, run

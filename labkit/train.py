@@ -61,6 +61,7 @@ def fit(
     epochs: int = 5,
     batch_size: int = 64,
     validation_data=None,
+    validation_split: float = 0.0,
     class_weight: dict[int, float] | None = None,
     callbacks: list | None = None,
     progress: bool = True,
@@ -75,7 +76,8 @@ def fit(
     started = time.perf_counter()
     history = model.fit(
         x, y, epochs=epochs, batch_size=None if y is None else batch_size,
-        validation_data=validation_data, class_weight=class_weight, callbacks=extra,
+        validation_data=validation_data, validation_split=validation_split,
+        class_weight=class_weight, callbacks=extra,
         verbose=0, shuffle=shuffle,
     )
     seconds = time.perf_counter() - started
