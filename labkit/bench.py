@@ -6,7 +6,16 @@ Measures, each with a warm-up and the median of a few repeats:
 - frozen base: one epoch of a head trained through the frozen MiniVGG base vs one epoch of the
   same head on cached features (``models.extract_features``), and the one-off extraction cost;
 - scratch: seconds per epoch of ``models.scratch_cnn`` on 32x32 images;
-- panel: seconds from ``RetrainPanel.start()`` to the first epoch drawn and to the run finished;
+- flops: the FLOP/s that scratch-CNN training achieves vs a float32 matmul (2048x2048) on the
+  same machine (model FLOPs counted from its conv and dense layers; training = 3x forward);
+- pipeline: training throughput of ``data.make_pipeline`` (uint8 images, RandomFlip +
+  RandomTranslation and 1/255 scaling in the pipeline) vs the legacy
+  ``ImageDataGenerator(...).flow()`` doing the same work, feeding the same model; plus both
+  pipelines alone (no model) and the model fed in-memory arrays (the ceiling for any pipeline);
+- panel: seconds from ``RetrainPanel.start()`` (Train) to the first epoch drawn and to the run
+  finished (final curves drawn), for the scratch panel at the quick profile's sizes and epochs;
+- resolution panel: the same for the cached-features panel (``panels.resolution_panel``) with
+  its defaults, after one warm-up run that fills the feature cache;
 - the machine: CPU count, GPUs, TensorFlow and Keras versions.
 
 It prints a table of figures and never asserts timings: they depend on the machine and its load.
@@ -42,15 +51,22 @@ class Settings:
     shapes_images: int = 2048  # images per timed shapes.generate call
     head_images: int = 2000  # 64x64 images for the frozen-base head comparison
     scratch_images: int = 2000  # 32x32 images for the scratch CNN
-    panel_train: int = 500  # lesson-data sizes for the panel run
-    panel_val: int = 100
-    panel_test: int = 100
-    panel_epochs: int = 2
+    pipeline_images: int = 2000  # 32x32 images per epoch for the tf.data vs legacy comparison
+    matmul_size: int = 2048  # side of the float32 matmul that measures the peak
+    matmul_repeats: int = 10
+    # Panels run on the quick profile's lesson data; None: the profile's own sizes and epochs.
+    panel_train: int | None = None
+    panel_val: int | None = None
+    panel_test: int | None = None
+    panel_epochs: int | None = None  # scratch panel (default: QUICK.epochs)
+    head_panel_epochs: int | None = None  # resolution panel (default: QUICK.head_epochs)
 
 
 FULL_SETTINGS = Settings()
 QUICK_SETTINGS = Settings(repeats=1, shapes_images=512, head_images=256, scratch_images=256,
-                          panel_train=200, panel_val=50, panel_test=50)
+                          pipeline_images=256, matmul_size=1024, matmul_repeats=3,
+                          panel_train=200, panel_val=50, panel_test=50, panel_epochs=2,
+                          head_panel_epochs=3)
 
 
 def _median(values: Sequence[float]) -> float:
@@ -67,8 +83,7 @@ def _log(text: str) -> None:
     print(f"[bench] {text}", file=sys.stderr, flush=True)
 
 
-def _epoch_seconds(model, x, y, repeats: int, batch_size: int = 64) -> float:
-    """Median wall time of one epoch, after one warm-up epoch (graph tracing)."""
+def _epoch_times_callback():
     import keras
 
     class EpochTimes(keras.callbacks.Callback):
@@ -82,8 +97,18 @@ def _epoch_seconds(model, x, y, repeats: int, batch_size: int = 64) -> float:
         def on_epoch_end(self, epoch, logs=None):
             self.seconds.append(time.perf_counter() - self._t)
 
-    times = EpochTimes()
-    model.fit(x, y, epochs=1 + repeats, batch_size=batch_size, callbacks=[times], verbose=0)
+    return EpochTimes()
+
+
+def _epoch_seconds(model, x, y=None, repeats: int = 1, batch_size: int | None = 64) -> float:
+    """Median wall time of one epoch, after one warm-up epoch (graph tracing).
+
+    ``x`` may be arrays (with ``y``) or a dataset/generator that yields batches (``y=None``).
+    """
+    times = _epoch_times_callback()
+    arrays = y is not None  # a pipeline shuffles itself (Keras would warn, or reorder batches)
+    model.fit(x, y, epochs=1 + repeats, batch_size=batch_size if arrays else None,
+              shuffle=arrays, callbacks=[times], verbose=0)
     return _median(times.seconds[1:])
 
 
@@ -165,8 +190,171 @@ def bench_scratch(s: Settings) -> Figures:
             "images_per_s": s.scratch_images / seconds}
 
 
+def _forward_flops(model) -> int:
+    """Multiply-adds x 2 of one image's forward pass through the conv and dense layers.
+
+    Activations, pooling and rescaling are left out (a rounding error next to the convs).
+    """
+    import keras
+
+    flops = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            kh, kw, c_in, c_out = layer.kernel.shape
+            _, h, w, _ = layer.output.shape
+            flops += 2 * h * w * kh * kw * c_in * c_out
+        elif isinstance(layer, keras.layers.Dense):
+            flops += 2 * layer.kernel.shape[0] * layer.kernel.shape[1]
+    return int(flops)
+
+
+def _matmul_flops_per_s(n: int, repeats: int) -> float:
+    """float32 FLOP/s of ``tf.linalg.matmul`` on two n x n matrices (median, after a warm-up)."""
+    import tensorflow as tf
+
+    a = tf.random.stateless_uniform((n, n), seed=(1, 2), dtype=tf.float32)
+    b = tf.random.stateless_uniform((n, n), seed=(3, 4), dtype=tf.float32)
+
+    def once() -> None:
+        float(tf.reduce_sum(tf.linalg.matmul(a, b)[:1, :1]))  # waits for the result (GPU too)
+
+    once()
+    return 2 * n**3 / _median([_timed(once) for _ in range(repeats)])
+
+
+def bench_flops(s: Settings, scratch: Figures) -> Figures:
+    """Achieved FLOP/s of scratch-CNN training (from ``bench_scratch``) vs a matmul's."""
+    from labkit import models, shapes
+
+    model = models.scratch_cnn((32, 32, 3), len(shapes.TARGET_CLASSES))
+    forward = _forward_flops(model)
+    train = 3 * forward  # forward + backward (gradients w.r.t. inputs and weights): ~3x
+    achieved = scratch["images_per_s"] * train
+    peak = _matmul_flops_per_s(s.matmul_size, s.matmul_repeats)
+    return {"forward_flops_per_image": forward, "train_flops_per_image": train,
+            "achieved_flops_per_s": achieved, "matmul_size": s.matmul_size,
+            "matmul_flops_per_s": peak, "fraction_of_matmul": achieved / peak}
+
+
+def _augmenter():
+    """The pipeline's augmentation, matching ImageDataGenerator's flip and 10% shifts.
+
+    ``fill_mode="nearest"`` and bilinear interpolation are ImageDataGenerator's defaults.
+    """
+    import keras
+
+    return keras.Sequential([keras.layers.RandomFlip("horizontal"),
+                             keras.layers.RandomTranslation(0.1, 0.1, fill_mode="nearest")],
+                            name="augment")
+
+
+def _scale(batch):
+    return batch * (1.0 / 255.0)
+
+
+def _legacy_flow(x, y, batch_size: int, seed: int):
+    """The classic Keras 2 pipeline: rescale, flip and shift per image in NumPy/SciPy."""
+    import tensorflow as tf
+
+    datagen = tf.keras.preprocessing.image.ImageDataGenerator(
+        rescale=1.0 / 255, horizontal_flip=True, width_shift_range=0.1, height_shift_range=0.1)
+    return datagen.flow(x, y, batch_size=batch_size, seed=seed)
+
+
+def _interleaved_epoch_seconds(runs: dict[str, tuple[Any, Any, Any]], repeats: int,
+                               batch_size: int) -> dict[str, float]:
+    """Median epoch seconds of each ``name: (model, x, y)``, epochs taken in turns.
+
+    Every model first trains one untimed epoch (graph tracing); then each repeat trains one
+    epoch of every model in turn, so a change in background load hits them all alike.
+    """
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    for repeat in range(1 + repeats):
+        for name, (model, x, y) in runs.items():
+            times = _epoch_times_callback()
+            arrays = y is not None  # a pipeline shuffles itself
+            model.fit(x, y, epochs=1, batch_size=batch_size if arrays else None,
+                      shuffle=arrays, callbacks=[times], verbose=0)
+            if repeat:
+                seconds[name] += times.seconds
+    return {name: _median(values) for name, values in seconds.items()}
+
+
+def _iterate_seconds(epoch: Callable[[], None], repeats: int) -> float:
+    """Median seconds of ``epoch()`` after one warm-up call."""
+    epoch()
+    return _median([_timed(epoch) for _ in range(repeats)])
+
+
+def bench_pipeline(s: Settings) -> Figures:
+    """tf.data ``make_pipeline`` vs legacy ``ImageDataGenerator.flow``, feeding the scratch CNN.
+
+    Both start from the same uint8 32x32 images and do the same work per epoch: 1/255 scaling,
+    a random horizontal flip and a random shift of up to 10% each way, batches of 64. Both feed
+    the same model (``scratch_cnn`` without its Rescaling layer, same initial weights).
+    """
+    import importlib.util
+
+    from labkit import data, models, shapes
+
+    batch = 64
+    n_classes = len(shapes.TARGET_CLASSES)
+    x, y = shapes.generate(s.pipeline_images, 32, seed=5)
+
+    def model():
+        config.seed_everything(config.DEFAULT_SEED)  # the same initial weights for every run
+        return models.compile_classifier(models.scratch_cnn((32, 32, 3), n_classes,
+                                                            rescale=None))
+
+    def tf_data():
+        return data.make_pipeline(x, y, batch_size=batch, augment=_augmenter(),
+                                  preprocess=_scale, seed=0)
+
+    out: Figures = {"images": s.pipeline_images, "size": 32, "batch_size": batch,
+                    "epochs_timed": s.repeats}
+    have_scipy = importlib.util.find_spec("scipy") is not None  # the legacy shifts need it
+    if not have_scipy:
+        out["legacy_skipped"] = "ImageDataGenerator shifts need SciPy: pip install scipy"
+    feeds: dict[str, tuple[Any, Any]] = {"tf_data": (tf_data(), None),
+                                         "in_memory": (_scale(x.astype("float32")), y)}
+    if have_scipy:
+        feeds["legacy"] = (_legacy_flow(x, y, batch, seed=0), None)
+    fitted = {name: (model(), xs, ys) for name, (xs, ys) in feeds.items()}
+    for name, seconds in _interleaved_epoch_seconds(fitted, s.repeats, batch).items():
+        out[f"{name}_s_per_epoch"] = seconds
+
+    pipeline = tf_data()
+
+    def drain_tf_data() -> None:
+        for _ in pipeline:
+            pass
+
+    out["tf_data_alone_s_per_epoch"] = _iterate_seconds(drain_tf_data, s.repeats)
+    if have_scipy:
+        flow = _legacy_flow(x, y, batch, seed=0)
+
+        def drain_legacy() -> None:
+            for i in range(len(flow)):
+                flow[i]
+            flow.on_epoch_end()
+
+        out["legacy_alone_s_per_epoch"] = _iterate_seconds(drain_legacy, s.repeats)
+    for key in [k for k in out if k.endswith("_s_per_epoch")]:
+        out[key.replace("_s_per_epoch", "_images_per_s")] = s.pipeline_images / out[key]
+    if "legacy_s_per_epoch" in out:
+        out["speedup"] = out["legacy_s_per_epoch"] / out["tf_data_s_per_epoch"]
+        out["alone_speedup"] = out["legacy_alone_s_per_epoch"] / out["tf_data_alone_s_per_epoch"]
+        # No pipeline can beat the model fed from memory: the most any speed-up can be here.
+        out["max_speedup"] = out["legacy_s_per_epoch"] / out["in_memory_s_per_epoch"]
+    return out
+
+
 def _panel_click(panel, timeout: float = 600.0) -> tuple[float, float]:
-    """Click Train once; seconds to the first epoch's curves drawn and to the run finished."""
+    """Click Train once; seconds to the first epoch's curves drawn and to the run finished.
+
+    The run is finished once its thread has drawn the last epoch's curves, the runs table and
+    the comparison plot: that is the "final curve" a learner waits for.
+    """
     first: list[float] = []
     lock = threading.Lock()
 
@@ -192,30 +380,72 @@ def _panel_click(panel, timeout: float = 600.0) -> tuple[float, float]:
     return first[0] - started, finished - started
 
 
-def bench_panel(s: Settings) -> Figures:
-    """Latency of the lessons' scratch RetrainPanel: first click (cold) and later clicks."""
-    from labkit import panels, session
+def _panel_lab(s: Settings):
+    """The quick profile's lab and lesson data (sizes shrunk only where ``s`` says so)."""
+    from labkit import session
     from labkit.config import QUICK
     from labkit.lessondata import load_lesson_data
 
     lab = session.setup("quick", quiet=True)
-    profile = dataclasses.replace(QUICK, n_train=s.panel_train, n_val=s.panel_val,
-                                  n_test=s.panel_test)
-    data = load_lesson_data(profile, seed=lab.seed)
+    profile = dataclasses.replace(QUICK, n_train=s.panel_train or QUICK.n_train,
+                                  n_val=s.panel_val or QUICK.n_val,
+                                  n_test=s.panel_test or QUICK.n_test)
+    return lab, load_lesson_data(profile, seed=lab.seed)
+
+
+def _check_epochs(panel, epochs: int) -> None:
+    trained = {run.epochs for run in panel.runs}
+    if trained != {epochs}:
+        raise RuntimeError(f"panel runs trained {sorted(trained)} epochs, not {epochs}")
+
+
+def bench_panel(s: Settings) -> Figures:
+    """Latency of the lessons' scratch RetrainPanel: first click (cold) and later clicks."""
+    from labkit import panels
+
+    lab, data = _panel_lab(s)
     panel = panels.scratch_panel(lab, data, title="bench")
-    panel.controls["epochs"].value = s.panel_epochs
+    epochs = s.panel_epochs or lab.profile.epochs
+    panel.controls["epochs"].value = epochs
     cold_first, cold_done = _panel_click(panel)
     warm = [_panel_click(panel) for _ in range(s.repeats)]
-    epochs = {run.epochs for run in panel.runs}
-    if epochs != {s.panel_epochs}:
-        raise RuntimeError(f"panel runs trained {sorted(epochs)} epochs, not {s.panel_epochs}")
+    _check_epochs(panel, epochs)
     return {
-        "train_images": s.panel_train,
-        "epochs": s.panel_epochs,
+        "train_images": len(data.x_train),
+        "val_images": len(data.x_val),
+        "epochs": epochs,
         "first_click_to_first_epoch_s": cold_first,
         "first_click_to_done_s": cold_done,
         "to_first_epoch_s": _median([w[0] for w in warm]),
         "to_done_s": _median([w[1] for w in warm]),
+    }
+
+
+def bench_resolution_panel(s: Settings) -> Figures:
+    """Latency of the cached-features panel (``resolution_panel``, default controls).
+
+    The first click extracts the frozen-base features (warm-up); later clicks find them in the
+    feature cache and only train the head.
+    """
+    from labkit import panels
+
+    lab, data = _panel_lab(s)
+    panel = panels.resolution_panel(lab, data)
+    if s.head_panel_epochs:
+        panel.controls["epochs"].value = s.head_panel_epochs
+    settings = panel.settings()
+    warm_up_first, warm_up_done = _panel_click(panel)
+    clicks = [_panel_click(panel) for _ in range(s.repeats)]
+    _check_epochs(panel, settings["epochs"])
+    return {
+        "train_images": len(data.x_train),
+        "val_images": len(data.x_val),
+        "epochs": settings["epochs"],
+        "size": settings["size"],
+        "cut": settings["cut"],
+        "warm_up_to_done_s": warm_up_done,
+        "to_first_epoch_s": _median([c[0] for c in clicks]),
+        "to_done_s": _median([c[1] for c in clicks]),
     }
 
 
@@ -225,9 +455,12 @@ def run(settings: Settings = FULL_SETTINGS, quick: bool = False) -> Figures:
     config.quiet_tensorflow()
     figures: Figures = {"meta": {"quick": quick, "repeats": settings.repeats,
                                  "date": time.strftime("%Y-%m-%d")}}
-    steps = (("machine", lambda _: machine()), ("shapes", bench_shapes),
-             ("frozen_head", bench_frozen_head), ("scratch", bench_scratch),
-             ("panel", bench_panel))
+    steps: tuple[tuple[str, Callable[[Settings], Figures]], ...] = (
+        ("machine", lambda _: machine()), ("shapes", bench_shapes),
+        ("frozen_head", bench_frozen_head), ("scratch", bench_scratch),
+        ("flops", lambda s: bench_flops(s, figures["scratch"])),
+        ("pipeline", bench_pipeline), ("panel", bench_panel),
+        ("resolution_panel", bench_resolution_panel))
     for name, step in steps:
         _log(f"measuring {name} ...")
         started = time.perf_counter()
@@ -269,13 +502,47 @@ def rows(figures: Figures) -> list[tuple[str, str]]:
     if sc := figures.get("scratch"):
         out.append((f"scratch CNN epoch ({sc['images']} images at {sc['size']}x{sc['size']})",
                     f"{_n(sc['s_per_epoch'], 's')} ({_n(sc['images_per_s'], 'images/s')})"))
+    if fl := figures.get("flops"):
+        n = fl["matmul_size"]
+        out.append(("scratch CNN training, achieved float32 FLOP/s "
+                    f"({fl['train_flops_per_image'] / 1e6:.0f} MFLOP per image: 3x forward)",
+                    f"{_n(fl['achieved_flops_per_s'] / 1e9, 'GFLOP/s')} "
+                    f"({fl['fraction_of_matmul']:.0%} of a {n}x{n} matmul's "
+                    f"{_n(fl['matmul_flops_per_s'] / 1e9, 'GFLOP/s')})"))
+    if pl := figures.get("pipeline"):
+        what = (f"{pl['images']} uint8 {pl['size']}x{pl['size']} images, flip + 10% shift + "
+                f"1/255, batch {pl['batch_size']}")
+        out.append((f"training, tf.data make_pipeline into scratch CNN ({what})",
+                    _n(pl["tf_data_images_per_s"], "images/s")))
+        if "legacy_s_per_epoch" in pl:
+            out += [
+                ("training, legacy ImageDataGenerator.flow into scratch CNN (same work)",
+                 _n(pl["legacy_images_per_s"], "images/s")),
+                ("training speed-up, tf.data vs legacy",
+                 f"{pl['speedup']:.2f}x (at most {pl['max_speedup']:.2f}x: the model fed "
+                 f"in-memory arrays does {_n(pl['in_memory_images_per_s'], 'images/s')})"),
+                ("pipelines alone (no model), tf.data vs legacy",
+                 f"{_n(pl['tf_data_alone_images_per_s'], 'images/s')} vs "
+                 f"{_n(pl['legacy_alone_images_per_s'], 'images/s')} "
+                 f"({pl['alone_speedup']:.1f}x)"),
+            ]
+        else:
+            out.append(("training, legacy ImageDataGenerator.flow", pl["legacy_skipped"]))
     if p := figures.get("panel"):
-        what = f"{p['epochs']}-epoch scratch run, {p['train_images']} images"
+        what = f"scratch panel, {p['epochs']} epochs, {p['train_images']} images"
         for label, warm, cold in (("first epoch drawn", "to_first_epoch_s",
                                    "first_click_to_first_epoch_s"),
-                                  ("run finished", "to_done_s", "first_click_to_done_s")):
+                                  ("final curves", "to_done_s", "first_click_to_done_s")):
             out.append((f"panel: Train click to {label} ({what})",
                         f"{_n(p[warm], 's')} (first click: {_n(p[cold], 's')})"))
+    if r := figures.get("resolution_panel"):
+        what = (f"cached-features panel, {r['size']}x{r['size']} cut after {r['cut']}, "
+                f"{r['epochs']} head epochs, {r['train_images']} images")
+        out += [(f"panel: Train click to first epoch drawn ({what})",
+                 _n(r["to_first_epoch_s"], "s")),
+                (f"panel: Train click to final curves ({what})",
+                 f"{_n(r['to_done_s'], 's')} (warm-up click, filling the feature cache: "
+                 f"{_n(r['warm_up_to_done_s'], 's')})")]
     return out
 
 
@@ -286,9 +553,10 @@ def markdown_table(figures: Figures) -> str:
     meta = figures.get("meta", {})
     if meta:
         lines.append("")
-        lines.append(f"Median of {meta.get('repeats')} repeat(s) after a warm-up"
-                     f"{' (--quick)' if meta.get('quick') else ''}; measured "
-                     f"{meta.get('date', '')} with `python -m labkit.bench`.")
+        command = f"python -m labkit.bench{' --quick' if meta.get('quick') else ''} --markdown"
+        lines.append(f"Median of {meta.get('repeats')} repeat(s) after a warm-up (the first, "
+                     f"tracing epoch or click is never counted); measured {meta.get('date', '')} "
+                     f"with `{command}`.")
     return "\n".join(lines)
 
 

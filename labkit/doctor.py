@@ -28,6 +28,8 @@ NOTEBOOKS = {
     "learning_rate": "notebooks/03_learning_rate.ipynb",
     "small_images": "notebooks/04_small_images.ipynb",
     "imbalance": "notebooks/05_class_imbalance.ipynb",
+    "validation_split": "notebooks/06_validation_split.ipynb",
+    "head_loss": "notebooks/08_wrong_head_or_loss.ipynb",
 }
 MAX_SAMPLES = 512  # statistics and the LR range test use at most this many images
 LR_TEST_STEPS = 30
@@ -665,7 +667,7 @@ def check_head_loss_labels(ctx: Context) -> list[Finding]:
     found: list[Finding] = []
 
     def add(check: str, evidence: str, fix: str, severity: str = PROBLEM) -> None:
-        found.append(Finding(check, severity, evidence, fix, None))
+        found.append(Finding(check, severity, evidence, fix, NOTEBOOKS["head_loss"]))
 
     labels = (f"one-hot labels of width {n}" if ctx.onehot
               else f"integer labels 0..{int(ctx.y_int.max())}")
@@ -757,7 +759,8 @@ def check_validation_split(ctx: Context) -> list[Finding]:
     return [Finding(
         "validation_split_order", PROBLEM, evidence,
         "Shuffle x and y together before fit (`idx = np.random.permutation(len(y))`) or split "
-        "with labkit.data.stratified_split(x, y, 0.2) and pass `validation_data=`.", None)]
+        "with labkit.data.stratified_split(x, y, 0.2) and pass `validation_data=`.",
+        NOTEBOOKS["validation_split"])]
 
 
 CHECKS: list[Callable[[Context], list[Finding]]] = [

@@ -37,6 +37,31 @@ def caffe_preprocess(x):
     return keras.applications.vgg16.preprocess_input(keras.ops.cast(x, "float32"))
 
 
+def caffe_layer(name: str = "caffe_preprocess"):
+    """``caffe_preprocess`` as a Keras layer, so preprocessing lives inside the model (and the
+    model can be saved, loaded and cloned, which a ``Lambda`` layer cannot do portably)."""
+    return _caffe_layer_class()(name=name)
+
+
+_CAFFE_LAYER = None
+
+
+def _caffe_layer_class():
+    global _CAFFE_LAYER
+    if _CAFFE_LAYER is None:
+        import keras
+
+        @keras.saving.register_keras_serializable(package="labkit")
+        class CaffePreprocess(keras.layers.Layer):
+            """RGB->BGR and ImageNet mean subtraction on 0-255 pixels (VGG16's preprocessing)."""
+
+            def call(self, inputs):
+                return caffe_preprocess(inputs)
+
+        _CAFFE_LAYER = CaffePreprocess
+    return _CAFFE_LAYER
+
+
 def minivgg(input_shape: tuple[int, int, int] = (32, 32, 3), widths=MINIVGG_WIDTHS):
     """VGG16's five conv blocks with VGG16's layer names, narrow enough for a CPU."""
     import keras

@@ -54,8 +54,8 @@ class Lab:
 def setup(profile: str | None = None, seed: int = DEFAULT_SEED, quiet: bool = False) -> Lab:
     """Choose the profile, seed everything and print one line saying what this run uses."""
     chosen = get_profile(profile)
+    seed_everything(seed)  # imports TensorFlow
     quiet_tensorflow()
-    seed_everything(seed)
     lab = Lab(profile=chosen, seed=seed, gpus=tuple(gpu_names()))
     if not quiet:
         print(lab.summary())

@@ -1,7 +1,8 @@
-"""labkit.bench: one ``--quick`` run in a subprocess (~20 s on 2 cores); figures, not timings."""
+"""labkit.bench: one ``--quick`` run in a subprocess (~40 s on 2 cores); figures, not timings."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import numbers
 import os
@@ -19,9 +20,17 @@ SECTIONS = {
     "frozen_head": {"through_base_s_per_epoch", "cached_features_s_per_epoch", "speedup",
                     "extraction_s"},
     "scratch": {"s_per_epoch"},
+    "flops": {"forward_flops_per_image", "train_flops_per_image", "achieved_flops_per_s",
+              "matmul_flops_per_s", "fraction_of_matmul"},
+    "pipeline": {"tf_data_s_per_epoch", "tf_data_images_per_s", "in_memory_images_per_s",
+                 "tf_data_alone_images_per_s"},
     "panel": {"to_first_epoch_s", "to_done_s", "first_click_to_first_epoch_s",
               "first_click_to_done_s"},
+    "resolution_panel": {"to_first_epoch_s", "to_done_s", "warm_up_to_done_s", "epochs"},
 }
+LEGACY_KEYS = {"legacy_s_per_epoch", "legacy_images_per_s", "legacy_alone_images_per_s",
+               "speedup", "alone_speedup", "max_speedup"}
+HAVE_SCIPY = importlib.util.find_spec("scipy") is not None  # the legacy pipeline needs it
 
 
 @pytest.fixture(scope="module")
@@ -45,20 +54,44 @@ def test_json_has_every_section_and_key(quick_run):
     assert figures["meta"]["quick"] is True
     assert figures["panel"]["epochs"] == 2
     assert isinstance(figures["machine"]["gpus"], list)
+    resolution = figures["resolution_panel"]
+    assert (resolution["epochs"], resolution["size"], resolution["cut"]) == (3, 32, "block5")
+    pipeline = figures["pipeline"]
+    if HAVE_SCIPY:
+        assert LEGACY_KEYS <= set(pipeline), sorted(pipeline)
+    else:
+        assert "SciPy" in pipeline["legacy_skipped"]
+
+
+@pytest.mark.slow
+def test_pipeline_figures_are_consistent(quick_run):
+    _, figures = quick_run
+    p = figures["pipeline"]
+    assert p["images"] * p["epochs_timed"] > 0 and p["batch_size"] == 64
+    assert p["tf_data_images_per_s"] == pytest.approx(p["images"] / p["tf_data_s_per_epoch"])
+    if HAVE_SCIPY:
+        assert p["speedup"] == pytest.approx(p["legacy_s_per_epoch"] / p["tf_data_s_per_epoch"])
+        assert p["max_speedup"] == pytest.approx(p["legacy_s_per_epoch"]
+                                                 / p["in_memory_s_per_epoch"])
+    f = figures["flops"]
+    assert f["train_flops_per_image"] == 3 * f["forward_flops_per_image"]
+    assert f["achieved_flops_per_s"] == pytest.approx(
+        figures["scratch"]["images_per_s"] * f["train_flops_per_image"])
 
 
 @pytest.mark.slow
 def test_figures_are_positive_numbers(quick_run):
     _, figures = quick_run
-    for section in ("shapes", "frozen_head", "scratch", "panel"):
+    for section in ("shapes", "frozen_head", "scratch", "flops", "pipeline", "panel",
+                    "resolution_panel"):
         for key, value in figures[section].items():
             if isinstance(value, str) or value is None:  # e.g. feature_shape "2x2x64"
                 continue
             assert isinstance(value, numbers.Real) and not isinstance(value, bool), (key, value)
             assert value > 0, (section, key, value)
     assert figures["machine"]["cpu_count"] >= 1
-    panel = figures["panel"]
-    assert panel["to_first_epoch_s"] < panel["to_done_s"]
+    for panel in (figures["panel"], figures["resolution_panel"]):
+        assert panel["to_first_epoch_s"] < panel["to_done_s"]
 
 
 @pytest.mark.slow
@@ -67,6 +100,7 @@ def test_prints_a_readable_table(quick_run):
     for name, value in bench.rows(figures):
         assert name in proc.stdout and value in proc.stdout
     assert "images/s" in proc.stdout and "speed-up" in proc.stdout
+    assert "GFLOP/s" in proc.stdout and "ImageDataGenerator" in proc.stdout
 
 
 @pytest.mark.slow
@@ -75,8 +109,9 @@ def test_markdown_table_has_a_header_row(quick_run):
     lines = bench.markdown_table(figures).splitlines()
     assert lines[0] == "| measurement | value |" and lines[1] == "|---|---|"
     body = [line for line in lines[2:] if line.startswith("| ")]
-    assert len(body) == len(bench.rows(figures)) >= 10
+    assert len(body) == len(bench.rows(figures)) >= 16
     assert all(line.count(" | ") == 1 and line.endswith(" |") for line in body)
+    assert "`python -m labkit.bench --quick --markdown`" in lines[-1]
 
 
 def test_markdown_table_skips_missing_sections():
@@ -84,3 +119,20 @@ def test_markdown_table_skips_missing_sections():
                                               "images_per_s": 20.0}})
     assert table.splitlines()[:2] == ["| measurement | value |", "|---|---|"]
     assert "scratch CNN epoch (10 images at 32x32) | 0.5 s (20.0 images/s)" in table
+
+
+def test_forward_flops_counts_the_scratch_cnn_convs_and_dense():
+    from labkit import models
+
+    model = models.scratch_cnn((32, 32, 3), 5)
+    convs = [(32, 3, 16), (32, 16, 16), (16, 16, 32), (16, 32, 32), (8, 32, 64), (8, 64, 64)]
+    expected = sum(2 * side * side * 9 * c_in * c_out for side, c_in, c_out in convs)
+    assert bench._forward_flops(model) == expected + 2 * 64 * 5
+
+
+def test_markdown_table_says_when_the_legacy_pipeline_was_skipped():
+    table = bench.markdown_table({"pipeline": {
+        "images": 8, "size": 32, "batch_size": 64, "tf_data_images_per_s": 1000.0,
+        "legacy_skipped": "ImageDataGenerator shifts need SciPy: pip install scipy"}})
+    assert "tf.data make_pipeline" in table and "1,000 images/s" in table
+    assert "need SciPy" in table and "speed-up" not in table

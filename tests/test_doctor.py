@@ -6,6 +6,7 @@ Tiny data (64 images of 16x16, MiniVGG on 32 images of 64x64); the LR range test
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -318,3 +319,9 @@ def test_unbuilt_sequential_model_is_built_from_x():
                               keras.layers.Dense(K, activation="softmax")])
     report = doctor.diagnose(model, X, Y, loss="sparse_categorical_crossentropy")
     assert report.findings == [], str(report)
+
+
+def test_every_linked_notebook_exists():
+    root = Path(__file__).resolve().parents[1]
+    for path in doctor.NOTEBOOKS.values():
+        assert (root / path).exists(), f"doctor links to a missing notebook: {path}"

@@ -1,0 +1,82 @@
+"""The capstone's pipeline: one switch per fault, so the notebook can fix them one at a time."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from labkit import data as datasets
+from labkit import doctor, models, train
+from labkit.config import Profile, seed_everything
+from labkit.lessondata import LessonData
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """How the learner's pipeline is set up; the defaults are the broken one."""
+
+    split: str = "validation_split on sorted data"  # or "stratified"
+    head: str = "sigmoid"  # or "softmax"
+    inputs: str = "0-1"  # or "caffe" (the base's own preprocessing)
+    size: int = 32  # or the base's pretraining size
+    base_trainable: bool = True  # False: frozen base, head only
+    lr: float = 1e-3
+
+    def fixed(self, **changes) -> Pipeline:
+        """A copy with some faults fixed."""
+        return dataclasses.replace(self, **changes)
+
+
+def build(p: Pipeline, profile: Profile, n_classes: int):
+    """The Keras model for a pipeline: [Resizing] -> scaling -> base -> Flatten -> head."""
+    import keras
+
+    base, _ = models.backbone(profile.backbone, input_shape=(p.size, p.size, 3))
+    base.trainable = p.base_trainable
+    inputs = keras.Input((profile.image_size, profile.image_size, 3), name="images")
+    x = inputs
+    if p.size != profile.image_size:
+        x = keras.layers.Resizing(p.size, p.size, name="resize")(x)
+    if p.inputs == "0-1":
+        x = keras.layers.Rescaling(1 / 255, name="scale_0_1")(x)
+    else:
+        x = models.caffe_layer()(x)
+    x = keras.layers.Flatten(name="flatten")(base(x))
+    outputs = keras.layers.Dense(n_classes, activation=p.head, name="head")(x)
+    model = keras.Model(inputs, outputs, name="learner_pipeline")
+    model.compile(optimizer=keras.optimizers.Adam(p.lr), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model, base
+
+
+def training_arrays(p: Pipeline, data: LessonData, seed: int):
+    """``(x, y, fit_kwargs)``: sorted arrays + ``validation_split``, or a stratified split."""
+    x_pool = np.concatenate([data.x_train, data.x_val])
+    y_pool = np.concatenate([data.y_train, data.y_val])
+    x_sorted, y_sorted = datasets.sort_by_class(x_pool, y_pool)
+    if p.split == "stratified":
+        x_tr, y_tr, x_va, y_va = datasets.stratified_split(x_sorted, y_sorted, 0.2, seed=seed)
+        return x_tr, y_tr, {"validation_data": (x_va, y_va)}
+    return x_sorted, y_sorted, {"validation_split": 0.2}
+
+
+def examine(p: Pipeline, data: LessonData, profile: Profile, seed: int = 0,
+            run_lr_test: bool = False) -> doctor.Report:
+    """Run the doctor on the pipeline as built (before training)."""
+    seed_everything(seed)
+    model, base = build(p, profile, data.n_classes)
+    x, y, kwargs = training_arrays(p, data, seed)
+    return doctor.diagnose(model, x, y, base=base, run_lr_test=run_lr_test,
+                           validation_split=kwargs.get("validation_split"))
+
+
+def run(p: Pipeline, data: LessonData, profile: Profile, *, name: str, epochs: int,
+        seed: int = 0, progress: bool = True):
+    """Train the pipeline; returns ``(run, test scores)``."""
+    seed_everything(seed)
+    model, _ = build(p, profile, data.n_classes)
+    x, y, kwargs = training_arrays(p, data, seed)
+    fitted = train.fit(model, x, y, name=name, epochs=epochs, progress=progress, **kwargs)
+    return fitted, train.evaluate(model, data.x_test, data.y_test, data.n_classes)
