@@ -679,7 +679,10 @@ def check_head_loss_labels(ctx: Context) -> list[Finding]:
     if kind in ("sparse", "categorical") and act == "sigmoid" and n > 2:
         add("head_activation_loss",
             f"The output layer uses sigmoid but the loss is {name} over {n} classes: sigmoid "
-            "scores each class on its own, so the outputs do not form one distribution.",
+            "scores each class on its own, so the outputs do not form one distribution (they "
+            "do not sum to 1). Keras 3 on TensorFlow computes the loss from the logits behind "
+            "the sigmoid, so training can look fine while probabilities and thresholds are "
+            "wrong.",
             "Use `Dense(n_classes, activation='softmax')` for single-label classes.")
     if kind == "binary" and act == "softmax":
         add("head_activation_loss",
