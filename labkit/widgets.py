@@ -151,6 +151,8 @@ class RetrainPanel:
         self.live_out = widgets.Output()
         self.table = widgets.HTML(self._table_html())
         self.compare_out = widgets.Output()
+        self.overlay = widgets.SelectMultiple(options=[], rows=3, description="overlay")
+        self.overlay.observe(lambda _: self._draw_compare(), names="value")
         for w, css in ((self.live_out, "live"), (self.table, "runs"),
                        (self.compare_out, "compare")):
             w.add_class(f"labkit-{css}")  # hooks for the browser test and custom CSS
@@ -160,7 +162,8 @@ class RetrainPanel:
             widgets.HBox([self.train_button, self.stop_button, self.status]),
             self.live_out,
             widgets.HTML("<b>Runs</b>"), self.table,
-            widgets.HTML("<b>Compare runs</b>"), self.compare_out,
+            widgets.HTML("<b>Compare runs</b> (pick runs to overlay; none picked = all)"),
+            self.overlay, self.compare_out,
         ])
         self.widget.add_class("labkit-panel")
 
@@ -224,6 +227,8 @@ class RetrainPanel:
             run = PanelRun(number, settings, history, seconds, stopper.stopped)
             self.runs.append(run)
             self.table.value = self._table_html()
+            self.overlay.options = [(f"{r.name}: {settings_text(r.settings)}", r.number)
+                                    for r in self.runs]
             self._draw_compare()
             best = run.best(f"val_{self.metric}")
             self.status.value = (f"Run {number} {'stopped' if run.stopped else 'done'}: "
@@ -236,8 +241,12 @@ class RetrainPanel:
             self.train_button.disabled, self.stop_button.disabled = False, True
 
     def _draw_compare(self) -> None:
+        picked = set(self.overlay.value)
+        shown = [r for r in self.runs if not picked or r.number in picked]
+        if not shown:
+            return
         series = [(r.name, {k: v for k, v in r.history.items() if k.startswith("val_")})
-                  for r in self.runs]
+                  for r in shown]
         self.compare_out.outputs = (
             _curves_png(series, [f"val_{self.metric}", "val_loss"], "Validation curves"),)
 

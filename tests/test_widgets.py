@@ -122,3 +122,17 @@ def test_runs_table_lists_each_runs_settings():
         assert lw.settings_text(r.settings) in html
     assert "lr=0.01, epochs=1, optimizer=adam" in html and "optimizer=sgd" in html
     assert html.count("<tr>") == 3  # header + 2 runs
+
+
+def test_overlay_compares_the_runs_picked():
+    panel = lw.RetrainPanel(lambda s, cb: tiny_fit(s, cb), controls(epochs=1))
+    for _ in range(2):
+        panel.start()
+        assert panel.wait(60)
+    assert [value for _, value in panel.overlay.options] == [1, 2]
+    all_runs = panel.compare_out.outputs
+    panel.overlay.value = (1,)
+    assert len(panel.compare_out.outputs) == 1  # one overlay figure, redrawn
+    assert panel.compare_out.outputs != all_runs  # now only run 1
+    panel.overlay.value = ()
+    assert panel.compare_out.outputs == all_runs  # none picked: all runs again
