@@ -555,7 +555,8 @@ def markdown_table(figures: Figures) -> str:
         lines.append("")
         command = f"python -m labkit.bench{' --quick' if meta.get('quick') else ''} --markdown"
         lines.append(f"Median of {meta.get('repeats')} repeat(s) after a warm-up (the first, "
-                     f"tracing epoch or click is never counted); measured {meta.get('date', '')} "
+                     f"tracing epoch or click is kept out of the medians); measured "
+                     f"{meta.get('date', '')} "
                      f"with `{command}`.")
     return "\n".join(lines)
 
