@@ -25,6 +25,7 @@ IGNORED_FILES = {".DS_Store", "Thumbs.db", "desktop.ini"}  # OS clutter Keras sk
 MODE_NAMES = {"RGB": "RGB", "L": "grayscale", "LA": "grayscale+alpha", "RGBA": "RGBA",
               "P": "palette", "CMYK": "CMYK", "1": "black/white", "I;16": "16-bit grayscale"}
 IMBALANCE_WARN = 1.5  # largest / smallest class above this gets a warning
+MIN_PER_CLASS = 2  # fewer usable images than this in a class is a problem (validation split)
 MAX_EXAMPLES = 3
 
 
@@ -113,14 +114,17 @@ def _inspect(path: Path) -> tuple[str | None, str | None, str | None]:
 
 
 def check_image_folder(
-    directory: str | os.PathLike[str], allowed_ext: tuple[str, ...] = ALLOWED_EXT
+    directory: str | os.PathLike[str], allowed_ext: tuple[str, ...] = ALLOWED_EXT,
+    min_per_class: int = MIN_PER_CLASS,
 ) -> FolderReport:
     """Check ``directory/<class>/<images>`` the way Keras will read it; see :class:`FolderReport`.
 
     Finds: a missing folder or no class subfolders, empty classes, unsupported extensions,
-    empty (0-byte) or corrupt files, files whose content is another format, mixed colour modes,
-    and class imbalance.
+    empty (0-byte) or corrupt files, files whose content is another format, classes with fewer
+    than ``min_per_class`` usable images, mixed colour modes, and class imbalance.
     """
+    if isinstance(min_per_class, bool) or not isinstance(min_per_class, int) or min_per_class < 1:
+        raise ValueError(f"min_per_class must be an integer >= 1, got {min_per_class!r}")
     root = Path(directory).expanduser()
     report = FolderReport(root)
     allowed = tuple(e.lower() for e in allowed_ext)
@@ -176,6 +180,12 @@ def check_image_folder(
                 modes[mode] += 1
                 mode_files.setdefault(mode, []).append(path)
         report.counts[name] = usable
+        if 0 < usable < min_per_class:
+            report.problems.append(
+                f"class folder {class_dir} has only {usable} usable image(s); at least "
+                f"{min_per_class} are needed (a validation split needs some of each class, and a "
+                "model needs far more to learn one): add images, merge the class into another, "
+                "or delete the folder")
         if usable == 0 and name != "__MACOSX":
             extra = f" ({len(files)} unusable file(s), see above)" if files else ""
             report.problems.append(
@@ -211,6 +221,7 @@ def load_image_folder(
     subset: str | None = "both",
     strict: bool = True,
     verbose: bool = True,
+    min_per_class: int = MIN_PER_CLASS,
 ) -> tuple[Any, Any, list[str]]:
     """Check the folder, then ``keras.utils.image_dataset_from_directory`` (RGB, int labels).
 
@@ -228,7 +239,7 @@ def load_image_folder(
     size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
     if len(size) != 2 or any(int(s) < 1 for s in size):
         raise ValueError(f"image_size must be an int or (height, width), got {image_size!r}")
-    report = check_image_folder(directory)
+    report = check_image_folder(directory, min_per_class=min_per_class)
     if strict and not report.ok:
         raise ValueError(f"cannot load images from {report.directory}:\n{report}\n"
                          "Fix the problems above, or pass strict=False to let Keras skip or "

@@ -117,3 +117,15 @@ def test_load_bad_args(tmp_path):
         folders.load_image_folder(root, subset="train")
     with pytest.raises(ValueError, match="validation_split"):
         folders.load_image_folder(root, validation_split=1.5)
+
+
+def test_too_few_images_per_class_is_named_with_the_fix(tmp_path):
+    root = _clean(tmp_path, counts=(("cat", 4), ("dog", 1)))
+    report = folders.check_image_folder(root)
+    assert not report.ok
+    (problem,) = [p for p in report.problems if "only 1 usable" in p]
+    assert str(root / "dog") in problem and "add images" in problem
+    assert folders.check_image_folder(root, min_per_class=1).ok
+    assert not folders.check_image_folder(root, min_per_class=5).ok  # cat has 4
+    with pytest.raises(ValueError, match="min_per_class"):
+        folders.check_image_folder(root, min_per_class=0)
