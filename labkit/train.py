@@ -141,12 +141,10 @@ def lr_range_test(model, x, y, min_lr: float = 1e-6, max_lr: float = 1.0, steps:
     Returns (learning rates, smoothed losses). Stops early once the loss explodes.
     The model must be compiled; its weights are restored afterwards.
     """
-    import keras
-
     if not 0 < min_lr < max_lr:
         raise ValueError(f"need 0 < min_lr < max_lr, got min_lr={min_lr}, max_lr={max_lr}")
     saved = model.get_weights()
-    saved_lr = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    saved_lr = float(model.optimizer.learning_rate.numpy())
     rng = np.random.default_rng(seed)
     lrs = np.geomspace(min_lr, max_lr, steps)
     losses, smooth, best = [], 0.0, np.inf
