@@ -27,6 +27,7 @@ from IPython.display import display
 from labkit import config  # noqa: F401  (sets TF log level before TF is imported)
 
 History = dict[str, list[float]]
+LIVE_REDRAW_SECONDS = 0.5  # the live figure is redrawn at most this often (and at the end)
 TrainFn = Callable[[dict[str, Any], list[keras.callbacks.Callback]], Any]
 
 
@@ -207,19 +208,29 @@ class RetrainPanel:
         display(self.widget)
 
     # -- thread side --------------------------------------------------------------------------
-    def _draw_live(self, number: int, history: History) -> None:
+    def _draw_live(self, number: int, history: History, final: bool = False) -> None:
+        """Status every epoch; the live figure at most every ``LIVE_REDRAW_SECONDS`` (drawing a
+        PNG costs ~0.3 s, longer than a cached-features epoch), and always at the end."""
         n = max(len(v) for v in history.values())
         self.status.value = f"Run {number}: epoch {n} done"
+        now = time.perf_counter()
+        due = self._drawn_epochs == 0 or now - self._last_draw >= LIVE_REDRAW_SECONDS
+        if n == self._drawn_epochs or not (due or final):
+            return
+        self._last_draw, self._drawn_epochs = now, n
         self.live_out.outputs = (
             _curves_png([(f"run {number}", history)], ["loss", self.metric], f"Run {number}"),)
 
     def _run(self, number: int, settings: dict[str, Any]) -> None:
+        self._last_draw, self._drawn_epochs = 0.0, 0
         live = LiveCurves(lambda h: self._draw_live(number, h))
         stopper = StopOnEvent(self._stop)
         started = time.perf_counter()
         try:
             result = self.train_fn(dict(settings), [live, stopper])
             seconds = time.perf_counter() - started
+            if live.history:
+                self._draw_live(number, live.history, final=True)
             hist = getattr(result, "history", None)
             history = ({k: [float(v) for v in vals] for k, vals in hist.items()}
                        if isinstance(hist, dict) and hist else live.history)

@@ -136,3 +136,20 @@ def test_overlay_compares_the_runs_picked():
     assert panel.compare_out.outputs != all_runs  # now only run 1
     panel.overlay.value = ()
     assert panel.compare_out.outputs == all_runs  # none picked: all runs again
+
+
+def test_live_figure_is_throttled_but_shows_the_last_epoch(monkeypatch):
+    drawn = []
+    real = lw._curves_png
+
+    def counting(series, keys, title):
+        if title.startswith("Run"):
+            drawn.append(max(len(v) for v in series[0][1].values()))
+        return real(series, keys, title)
+
+    monkeypatch.setattr(lw, "_curves_png", counting)
+    monkeypatch.setattr(lw, "LIVE_REDRAW_SECONDS", 3600.0)  # only the first and the final draw
+    panel = lw.RetrainPanel(lambda s, cb: tiny_fit(s, cb), controls(epochs=6))
+    panel.start()
+    assert panel.wait(60)
+    assert drawn == [1, 6]
