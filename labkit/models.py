@@ -19,6 +19,7 @@ from labkit import config  # noqa: F401  (sets TF log level before TF is importe
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 MINIVGG_WEIGHTS = WEIGHTS_DIR / "minivgg_source.weights.h5"
+MINIVGG_SOURCE_HEAD = WEIGHTS_DIR / "minivgg_source_head.npz"  # the source-task head
 MINIVGG_WIDTHS = (8, 16, 32, 64, 64)
 VGG_CONVS_PER_BLOCK = (2, 2, 3, 3, 3)
 VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"

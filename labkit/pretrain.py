@@ -30,6 +30,12 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def load_source_head(path: Path = models.MINIVGG_SOURCE_HEAD) -> list[np.ndarray]:
+    """The shipped source-task head's weights (kernel, bias), as ``main`` saved them."""
+    with np.load(path) as saved:
+        return [saved[k] for k in sorted(saved.files, key=lambda k: int(k.split("_")[1]))]
+
+
 def source_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Source-task images (64x64) and labels."""
     return shapes.make_shapes(n, SOURCE_SIZE, seed=seed, task="source")
@@ -75,7 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     base.save_weights(args.out)
     head = model.get_layer("head").get_weights()
-    np.savez(args.out.with_name("minivgg_source_head.npz"), *head)
+    np.savez(args.out.with_name(models.MINIVGG_SOURCE_HEAD.name), *head)
     held_out = source_accuracy(base, head)
     meta = {
         "command": "python -m labkit.pretrain " + " ".join(argv or []),

@@ -143,9 +143,6 @@ def source_task_accuracy(base, n: int = 1000) -> float | None:
     """
     from labkit import pretrain
 
-    head_file = models.WEIGHTS_DIR / "minivgg_source_head.npz"
-    if base.name != "minivgg" or not head_file.exists():
+    if base.name != "minivgg" or not models.MINIVGG_SOURCE_HEAD.exists():
         return None
-    with np.load(head_file) as saved:
-        head_weights = [saved[k] for k in sorted(saved.files, key=lambda k: int(k.split("_")[1]))]
-    return pretrain.source_accuracy(base, head_weights, n=n)
+    return pretrain.source_accuracy(base, pretrain.load_source_head(), n=n)

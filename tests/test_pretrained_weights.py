@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 pytest.importorskip("keras")
 
 from labkit import models, pretrain, shapes  # noqa: E402
-
-HEAD_FILE = models.WEIGHTS_DIR / "minivgg_source_head.npz"
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +39,8 @@ def test_weights_file_matches_recorded_sha256(meta):
 def test_source_accuracy_matches_recorded(meta, tmp_path, monkeypatch):
     monkeypatch.setenv("LABKIT_CACHE_DIR", str(tmp_path))  # the held-out sample, made afresh
     base, _ = models.backbone("minivgg", input_shape=(pretrain.SOURCE_SIZE,) * 2 + (3,))
-    with np.load(HEAD_FILE) as saved:
-        head = [saved["arr_0"], saved["arr_1"]]
+    head = pretrain.load_source_head()
+    assert len(head) == 2  # kernel and bias
     assert head[0].shape[-1] == len(shapes.class_names("source"))
     accuracy = pretrain.source_accuracy(base, head, n=1000)
     assert accuracy == pytest.approx(meta["source_accuracy"], abs=0.02)
