@@ -29,6 +29,7 @@ class Profile:
     description: str
     dataset: str  # "shapes" (labkit's offline synthetic set) or "cifar10"
     backbone: str  # "minivgg" (shipped offline weights) or "vgg16" (ImageNet weights)
+    bn_backbone: str  # a base with BatchNorm (lesson 10): "minivgg_bn" (shipped) or "resnet50"
     image_size: int  # side of the lesson images (32 for both: CIFAR-sized)
     base_size: int  # side the pretrained base was trained at (64 MiniVGG, 224 VGG16)
     n_train: int
@@ -74,6 +75,12 @@ QUICK_THRESHOLDS = {
     "08_margin": 0.12,  # softmax + sparse CE vs linear head + from_logits=False, test accuracy
     "08_reported_gap": 0.25,  # binary_accuracy minus arg-max accuracy, sigmoid + binary CE
     "08_rescued_gap": 0.02,  # mismatches Keras 3 (TF) rescues stay this close to their fix
+    "09_margin": 0.25,  # cv2.imread + cvtColor vs raw cv2.imread (BGR) at serving, test accuracy
+    "09_pair_recall_drop": 0.70,  # served BGR: recall of the colour-pair classes drops this much
+    "09_partner_rate": 0.80,  # served BGR: share of colour-pair images predicted as the partner
+    "09_shape_shift": 0.05,  # served BGR: the shape classes' mean recall moves less than this
+    "09_gray_margin": 0.20,  # RGB vs grayscale training: recall of the colour-pair classes
+    "09_mixed_margin": 0.25,  # one loader vs half cv2/half Keras training: colour-pair recall
 }
 # Not yet measured on real CIFAR-10 / ImageNet VGG16: the quick margins, to be recalibrated.
 FULL_THRESHOLDS = dict(QUICK_THRESHOLDS)
@@ -83,6 +90,7 @@ QUICK = Profile(
     description="offline, CPU, a few minutes per notebook (CI and self-study)",
     dataset="shapes",
     backbone="minivgg",
+    bn_backbone="minivgg_bn",
     image_size=32,
     base_size=64,
     n_train=2000,
@@ -100,6 +108,7 @@ FULL = Profile(
     description="real CIFAR-10 and ImageNet VGG16; needs internet once, GPU recommended",
     dataset="cifar10",
     backbone="vgg16",
+    bn_backbone="resnet50",
     image_size=32,
     base_size=224,
     n_train=10000,

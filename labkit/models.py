@@ -18,11 +18,13 @@ import numpy as np
 from labkit import config  # noqa: F401  (sets TF log level before TF is imported)
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-MINIVGG_WEIGHTS = WEIGHTS_DIR / "minivgg_source.weights.h5"
-MINIVGG_SOURCE_HEAD = WEIGHTS_DIR / "minivgg_source_head.npz"  # the source-task head
+OFFLINE_BACKBONES = ("minivgg", "minivgg_bn")  # shipped, pretrained by python -m labkit.pretrain
 MINIVGG_WIDTHS = (8, 16, 32, 64, 64)
 VGG_CONVS_PER_BLOCK = (2, 2, 3, 3, 3)
 VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+RESNET50_NOTOP_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
+KERAS_APPLICATIONS = {"vgg16": ("VGG16", VGG16_NOTOP_FILE),  # name: (class, ImageNet file)
+                      "resnet50": ("ResNet50", RESNET50_NOTOP_FILE)}
 IMAGENET_BGR_MEANS = (103.939, 116.779, 123.68)
 
 Preprocess = Callable[[np.ndarray], np.ndarray]
@@ -63,8 +65,26 @@ def _caffe_layer_class():
     return _CAFFE_LAYER
 
 
-def minivgg(input_shape: tuple[int, int, int] = (32, 32, 3), widths=MINIVGG_WIDTHS):
-    """VGG16's five conv blocks with VGG16's layer names, narrow enough for a CPU."""
+def shipped_weights(name: str = "minivgg") -> Path:
+    """The shipped weights file of an offline backbone (``minivgg`` or ``minivgg_bn``)."""
+    if name not in OFFLINE_BACKBONES:
+        raise ValueError(f"no shipped weights for {name!r}; offline backbones: "
+                         f"{', '.join(OFFLINE_BACKBONES)}")
+    return WEIGHTS_DIR / f"{name}_source.weights.h5"
+
+
+def source_head_file(name: str = "minivgg") -> Path:
+    """The shipped source-task head (kernel, bias) of an offline backbone."""
+    return shipped_weights(name).with_name(f"{name}_source_head.npz")
+
+
+def minivgg(input_shape: tuple[int, int, int] = (32, 32, 3), widths=MINIVGG_WIDTHS,
+            batchnorm: bool = False):
+    """VGG16's five conv blocks with VGG16's layer names, narrow enough for a CPU.
+
+    ``batchnorm=True`` puts BatchNormalization between each conv and its ReLU
+    (``blockN_convM_bn``), like the BN-bearing bases of keras.applications (ResNet, EfficientNet).
+    """
     import keras
     from keras import layers
 
@@ -73,12 +93,16 @@ def minivgg(input_shape: tuple[int, int, int] = (32, 32, 3), widths=MINIVGG_WIDT
     blocks = zip(VGG_CONVS_PER_BLOCK, widths, strict=True)
     for block, (n_convs, width) in enumerate(blocks, start=1):
         for conv in range(1, n_convs + 1):
+            name = f"block{block}_conv{conv}"
             x = layers.Conv2D(
-                width, 3, padding="same", activation="relu", kernel_initializer="he_normal",
-                name=f"block{block}_conv{conv}",
+                width, 3, padding="same", activation=None if batchnorm else "relu",
+                use_bias=not batchnorm, kernel_initializer="he_normal", name=name,
             )(x)
+            if batchnorm:
+                x = layers.BatchNormalization(name=f"{name}_bn")(x)
+                x = layers.Activation("relu", name=f"{name}_relu")(x)
         x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
-    return keras.Model(inputs, x, name="minivgg")
+    return keras.Model(inputs, x, name="minivgg_bn" if batchnorm else "minivgg")
 
 
 def backbone(
@@ -86,36 +110,41 @@ def backbone(
     weights: str | Path | None = "default",
     input_shape: tuple[int, int, int] = (32, 32, 3),
 ):
-    """Return ``(base_model, preprocess)`` for ``"minivgg"`` or ``"vgg16"`` (no top).
+    """Return ``(base_model, preprocess)`` for a backbone name (no top).
 
-    ``weights``: ``"default"`` (MiniVGG: the shipped file; VGG16: ``"imagenet"``), ``"imagenet"``,
-    ``None`` (random init) or a path to a weights file.
+    Names: ``"minivgg"``, ``"minivgg_bn"`` (with BatchNorm), ``"vgg16"`` and ``"resnet50"``
+    (BatchNorm; both ImageNet, caffe-style preprocessing).
+    ``weights``: ``"default"`` (MiniVGG: the shipped file; Keras applications: ``"imagenet"``),
+    ``"imagenet"``, ``None`` (random init) or a path to a weights file.
     """
-    if name == "minivgg":
-        model = minivgg(input_shape)
-        path = MINIVGG_WEIGHTS if weights == "default" else weights
+    if name in OFFLINE_BACKBONES:
+        model = minivgg(input_shape, batchnorm=name == "minivgg_bn")
+        shipped = shipped_weights(name)
+        path = shipped if weights == "default" else weights
         if path is not None:
             path = Path(path)
             if not path.exists():
                 raise FileNotFoundError(
-                    f"MiniVGG weights file not found: {path}. The course ships it in "
-                    f"{MINIVGG_WEIGHTS}; recreate it with `python -m labkit.pretrain`."
+                    f"{name} weights file not found: {path}. The course ships it in "
+                    f"{shipped}; recreate it with `python -m labkit.pretrain --backbone {name}`."
                 )
             model.load_weights(path)
         return model, caffe_preprocess
-    if name == "vgg16":
-        return _vgg16(weights, input_shape), caffe_preprocess
-    raise ValueError(f"unknown backbone {name!r}; valid backbones: minivgg, vgg16")
+    if name in KERAS_APPLICATIONS:
+        return _keras_application(name, weights, input_shape), caffe_preprocess
+    raise ValueError(f"unknown backbone {name!r}; valid backbones: "
+                     f"{', '.join(OFFLINE_BACKBONES + tuple(KERAS_APPLICATIONS))}")
 
 
-def _vgg16(weights, input_shape):
+def _keras_application(name: str, weights, input_shape):
     import keras
 
+    app, notop_file = KERAS_APPLICATIONS[name]
     wanted = "imagenet" if weights == "default" else weights
     if wanted not in ("imagenet", None) and not Path(wanted).exists():
-        raise FileNotFoundError(f"VGG16 weights file not found: {wanted}")
+        raise FileNotFoundError(f"{name} weights file not found: {wanted}")
     try:
-        return keras.applications.VGG16(
+        return getattr(keras.applications, app)(
             include_top=False, weights=str(wanted) if wanted else None, input_shape=input_shape
         )
     except Exception as error:  # offline: Keras' download fails with a URL/OS error
@@ -123,10 +152,10 @@ def _vgg16(weights, input_shape):
             raise
         cache = Path(os.environ.get("KERAS_HOME") or "~/.keras")  # where Keras looks
         raise RuntimeError(
-            "Could not load VGG16 ImageNet weights (no internet?). Download "
-            f"{VGG16_NOTOP_FILE} from the Keras applications release page and put it in "
+            f"Could not load {app} ImageNet weights (no internet?). Download "
+            f"{notop_file} from the Keras applications release page and put it in "
             f"{cache.expanduser() / 'models'} (Keras then finds it), or pass "
-            f"weights='/path/to/{VGG16_NOTOP_FILE}'. Original error: {error}"
+            f"weights='/path/to/{notop_file}'. Original error: {error}"
         ) from error
 
 

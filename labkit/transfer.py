@@ -15,13 +15,16 @@ from labkit.config import Profile, seed_everything
 from labkit.lessondata import LessonData
 
 
-def lesson_base(profile: Profile, size: int | None = None, weights="default"):
+def lesson_base(profile: Profile, size: int | None = None, weights="default",
+                batchnorm: bool = False):
     """``(base, preprocess)`` of the profile's backbone for ``size``x``size`` inputs.
 
     ``size`` defaults to the resolution the base was pretrained at (``profile.base_size``).
+    ``batchnorm=True`` gives the profile's BatchNorm-bearing base (``profile.bn_backbone``).
     """
     side = size or profile.base_size
-    return models.backbone(profile.backbone, weights=weights, input_shape=(side, side, 3))
+    name = profile.bn_backbone if batchnorm else profile.backbone
+    return models.backbone(name, weights=weights, input_shape=(side, side, 3))
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,6 @@ def source_task_accuracy(base, n: int = 1000) -> float | None:
     """
     from labkit import pretrain
 
-    if base.name != "minivgg" or not models.MINIVGG_SOURCE_HEAD.exists():
+    if base.name not in models.OFFLINE_BACKBONES or not models.source_head_file(base.name).exists():
         return None
-    return pretrain.source_accuracy(base, pretrain.load_source_head(), n=n)
+    return pretrain.source_accuracy(base, pretrain.load_source_head(base.name), n=n)

@@ -53,9 +53,10 @@ def test_backbone_minivgg_random_init_output_is_1x1(random_base):
 
 
 def test_backbone_minivgg_loads_shipped_weights(random_base):
-    assert models.MINIVGG_WEIGHTS.exists(), "run python -m labkit.pretrain"
+    shipped = models.shipped_weights("minivgg")
+    assert shipped.exists(), "run python -m labkit.pretrain"
     loaded, pre = models.backbone("minivgg", input_shape=(32, 32, 3))
-    again, _ = models.backbone("minivgg", weights=models.MINIVGG_WEIGHTS, input_shape=(64, 64, 3))
+    again, _ = models.backbone("minivgg", weights=shipped, input_shape=(64, 64, 3))
     assert pre is models.caffe_preprocess
     for a, b, r in zip(weights_of(loaded), weights_of(again), weights_of(random_base),
                        strict=True):
@@ -72,8 +73,24 @@ def test_backbone_missing_weights_file_names_path_and_fix(tmp_path):
 
 
 def test_backbone_unknown_name_lists_valid():
-    with pytest.raises(ValueError, match=r"unknown backbone 'resnet'.*minivgg, vgg16"):
+    with pytest.raises(ValueError, match=r"unknown backbone 'resnet'.*minivgg, minivgg_bn, vgg16"):
         models.backbone("resnet")
+
+
+def test_minivgg_bn_puts_batchnorm_between_conv_and_relu():
+    model = models.minivgg((32, 32, 3), batchnorm=True)
+    assert model.name == "minivgg_bn"
+    names = [layer.name for layer in model.layers]
+    i = names.index("block1_conv1")
+    assert names[i:i + 3] == ["block1_conv1", "block1_conv1_bn", "block1_conv1_relu"]
+    assert model.get_layer("block1_conv1").use_bias is False
+    assert models.block_names(model) == [f"block{i}" for i in range(1, 6)]
+    assert sum(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers) == 13
+
+
+def test_shipped_weights_unknown_backbone_names_the_valid_ones():
+    with pytest.raises(ValueError, match="no shipped weights for 'vgg16'.*minivgg, minivgg_bn"):
+        models.shipped_weights("vgg16")
 
 
 def test_backbone_vgg16_missing_weights_file():

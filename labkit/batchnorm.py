@@ -1,0 +1,116 @@
+"""BatchNorm when fine-tuning (lesson 10): what updates, what stays frozen, and how to freeze it.
+
+In Keras 3 a BatchNormalization layer with ``trainable=False`` runs in inference mode: it
+normalises with its stored (moving) statistics and never updates them. The Keras 2 idiom of
+calling the base with ``base(x, training=False)`` inside a functional model is *not* enough:
+``fit`` passes ``training=True`` to every layer of a functional model that accepts it, nested
+bases included, so their BatchNorm layers still normalise with batch statistics and overwrite
+the pretrained moving statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from labkit import models, train
+from labkit.config import seed_everything
+from labkit.lessondata import LessonData
+from labkit.transfer import Prepared
+
+BN_MODES = ("updating", "frozen")  # BatchNorm during fine-tuning: the default, and the fix
+
+
+def batchnorm_layers(model) -> list:
+    """Every BatchNormalization layer in ``model``, nested models included."""
+    import keras
+
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            found.append(layer)
+        elif hasattr(layer, "layers"):
+            found.extend(batchnorm_layers(layer))
+    return found
+
+
+def freeze_batchnorm(model) -> int:
+    """Set ``trainable=False`` on every BatchNorm layer (Keras 3: inference mode, stats frozen).
+
+    The convolutions stay trainable. Returns how many layers were frozen; call it *before*
+    ``compile``, like any change to ``trainable``.
+    """
+    layers = batchnorm_layers(model)
+    if not layers:
+        raise ValueError(f"model {model.name!r} has no BatchNormalization layers to freeze")
+    for layer in layers:
+        layer.trainable = False
+    return len(layers)
+
+
+def moving_statistics(model) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """A copy of each BatchNorm layer's (moving_mean, moving_variance), by layer name."""
+    return {layer.name: (np.array(layer.moving_mean), np.array(layer.moving_variance))
+            for layer in batchnorm_layers(model)}
+
+
+def statistics_drift(before: dict, after: dict) -> float:
+    """Median relative change of the moving variances between two ``moving_statistics``."""
+    if before.keys() != after.keys():
+        raise ValueError("before and after come from different models (other BatchNorm layers)")
+    changes = [np.abs(after[k][1] - before[k][1]) / (before[k][1] + 1e-6) for k in before]
+    return float(np.median(np.concatenate(changes))) if changes else 0.0
+
+
+@dataclass(frozen=True)
+class FinetuneResult:
+    """One fine-tuning run of lesson 10: the model, its curves, and how far the BN stats moved."""
+
+    model: object
+    run: train.Run
+    drift: float
+
+
+def finetune_with_batchnorm(
+    base,
+    head,
+    images: Prepared,
+    data: LessonData,
+    *,
+    bn: str,
+    name: str,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    seed: int = 0,
+    callbacks: list | None = None,
+    progress: bool = True,
+) -> FinetuneResult:
+    """Fine-tune the whole ``base`` + a trained ``head`` the way the Keras 2 guides say.
+
+    The base is called with ``training=False`` in both modes. ``bn="updating"`` leaves the
+    BatchNorm layers trainable (what that idiom gives in Keras 3); ``bn="frozen"`` sets them
+    ``trainable=False`` first (the fix). ``base`` and ``head`` are trained in place: pass fresh
+    copies for each run.
+    """
+    import keras
+
+    if bn not in BN_MODES:
+        raise ValueError(f"bn must be one of {BN_MODES}, got {bn!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    seed_everything(seed)
+    base.trainable = True
+    if bn == "frozen":
+        freeze_batchnorm(base)
+    inputs = keras.Input(base.input_shape[1:], name="images")
+    features = base(inputs, training=False)  # the Keras 2 idiom, kept in both modes
+    outputs = head(keras.layers.Flatten(name="features")(features))
+    model = models.compile_classifier(keras.Model(inputs, outputs, name=f"{base.name}_{bn}_bn"),
+                                      lr=lr)
+    before = moving_statistics(base)
+    run = train.fit(model, images.train, data.y_train, name=name, epochs=epochs,
+                    batch_size=batch_size, validation_data=(images.val, data.y_val),
+                    callbacks=callbacks, progress=progress)
+    return FinetuneResult(model, run, statistics_drift(before, moving_statistics(base)))

@@ -1,0 +1,76 @@
+"""Lesson 10's BatchNorm helpers, and the Keras 3 behaviour the lesson is about."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from labkit import batchnorm, models  # noqa: E402
+from labkit.lessondata import LessonData  # noqa: E402
+from labkit.transfer import Prepared  # noqa: E402
+
+
+@pytest.fixture
+def tiny():
+    """A random MiniVGG-BN at 32x32, a head for its 1x1x64 output, and 48 shifted images."""
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(3.0, 2.0, (48, 32, 32, 3)).astype("float32")  # unlike the init statistics
+    y = rng.integers(0, 3, 48)
+    data = LessonData(x, y, x[:8], y[:8], x[:8], y[:8], ("a", "b", "c"), "random")
+    base = models.minivgg((32, 32, 3), batchnorm=True)
+    head = models.classifier_head((64,), 3)
+    return base, head, Prepared(x, x[:8], x[:8]), data
+
+
+def run(tiny, bn: str) -> tuple[batchnorm.FinetuneResult, list[np.ndarray]]:
+    base, head, images, data = tiny
+    kernel = np.array(base.get_layer("block1_conv1").kernel)
+    result = batchnorm.finetune_with_batchnorm(base, head, images, data, bn=bn, name=bn, epochs=1,
+                                               lr=1e-3, batch_size=8, progress=False)
+    return result, [kernel, np.array(base.get_layer("block1_conv1").kernel)]
+
+
+def test_finds_nested_batchnorm_layers(tiny):
+    base, head, _, _ = tiny
+    inputs = keras.Input((32, 32, 3))
+    outer = keras.Model(inputs, head(keras.layers.Flatten()(base(inputs))))
+    assert len(batchnorm.batchnorm_layers(outer)) == 13
+
+
+def test_training_false_idiom_does_not_stop_keras3_from_updating_statistics(tiny):
+    result, (before, after) = run(tiny, "updating")
+    assert result.drift > 0.01, "BatchNorm statistics did not move: Keras honours training=False"
+    assert not np.allclose(before, after)
+
+
+def test_frozen_batchnorm_keeps_statistics_but_convs_still_train(tiny):
+    result, (before, after) = run(tiny, "frozen")
+    assert result.drift == 0.0
+    assert not np.allclose(before, after), "freezing BatchNorm must leave the convs trainable"
+    assert all(not layer.trainable for layer in batchnorm.batchnorm_layers(tiny[0]))
+
+
+def test_freeze_batchnorm_without_batchnorm_names_the_model():
+    with pytest.raises(ValueError, match="'minivgg' has no BatchNormalization"):
+        batchnorm.freeze_batchnorm(models.minivgg((32, 32, 3)))
+
+
+def test_bad_arguments_are_named(tiny):
+    base, head, images, data = tiny
+    with pytest.raises(ValueError, match="bn must be one of"):
+        batchnorm.finetune_with_batchnorm(base, head, images, data, bn="off", name="x",
+                                          epochs=1, lr=1e-3, batch_size=8)
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        batchnorm.finetune_with_batchnorm(base, head, images, data, bn="frozen", name="x",
+                                          epochs=1, lr=1e-3, batch_size=0)
+
+
+def test_statistics_drift_rejects_other_models():
+    a = {"bn": (np.zeros(2), np.ones(2))}
+    doubled = {"bn": (np.zeros(2), 2 * np.ones(2))}
+    assert batchnorm.statistics_drift(a, doubled) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="different models"):
+        batchnorm.statistics_drift(a, {"other": (np.zeros(2), np.ones(2))})
