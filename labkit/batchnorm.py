@@ -55,12 +55,12 @@ def moving_statistics(model) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             for layer in batchnorm_layers(model)}
 
 
-def statistics_drift(before: dict, after: dict) -> float:
-    """Median relative change of the moving variances between two ``moving_statistics``."""
+def statistics_drift(before: dict, after: dict) -> dict[str, float]:
+    """Per BatchNorm layer: median relative change of its moving variances (0.1 = 10%)."""
     if before.keys() != after.keys():
         raise ValueError("before and after come from different models (other BatchNorm layers)")
-    changes = [np.abs(after[k][1] - before[k][1]) / (before[k][1] + 1e-6) for k in before]
-    return float(np.median(np.concatenate(changes))) if changes else 0.0
+    return {k: float(np.median(np.abs(after[k][1] - before[k][1]) / (before[k][1] + 1e-6)))
+            for k in before}
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,12 @@ class FinetuneResult:
 
     model: object
     run: train.Run
-    drift: float
+    drift_by_layer: dict[str, float]
+
+    @property
+    def drift(self) -> float:
+        """Median over the BatchNorm layers of ``drift_by_layer``."""
+        return float(np.median(list(self.drift_by_layer.values()))) if self.drift_by_layer else 0.0
 
 
 def finetune_with_batchnorm(
@@ -114,3 +119,21 @@ def finetune_with_batchnorm(
                     batch_size=batch_size, validation_data=(images.val, data.y_val),
                     callbacks=callbacks, progress=progress)
     return FinetuneResult(model, run, statistics_drift(before, moving_statistics(base)))
+
+
+def training_false_is_ignored() -> bool:
+    """Does ``fit`` override ``base(x, training=False)`` in this Keras? (a two-second probe)
+
+    Builds a one-layer BatchNorm base, calls it with ``training=False`` inside a functional
+    model, fits one epoch on shifted data and reports whether the moving mean moved.
+    See keras-team/keras#20285: in Keras 3 it does, unless the layer is ``trainable=False``.
+    """
+    import keras
+
+    base = keras.Sequential([keras.Input((4,)), keras.layers.BatchNormalization()], name="probe")
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(base(inputs, training=False)))
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.random.default_rng(0).normal(5.0, 1.0, (32, 4)).astype("float32")
+    model.fit(x, np.zeros(32), epochs=1, batch_size=16, verbose=0)
+    return bool(np.abs(np.array(base.layers[0].moving_mean)).max() > 1e-3)

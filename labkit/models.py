@@ -185,6 +185,15 @@ def unfreeze_top_blocks(base, k: int) -> None:
         layer.trainable = layer.name.split("_")[0] in trainable
 
 
+def copy_model(model):
+    """A new, uncompiled model with the same architecture and a copy of the weights."""
+    import keras
+
+    twin = keras.models.clone_model(model)
+    twin.set_weights(model.get_weights())
+    return twin
+
+
 def count_params(model, trainable: bool = True) -> int:
     """Number of trainable (or non-trainable) parameters."""
     weights = model.trainable_weights if trainable else model.non_trainable_weights
