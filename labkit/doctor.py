@@ -30,6 +30,8 @@ NOTEBOOKS = {
     "imbalance": "notebooks/05_class_imbalance.ipynb",
     "validation_split": "notebooks/06_validation_split.ipynb",
     "head_loss": "notebooks/08_wrong_head_or_loss.ipynb",
+    "channel_order": "notebooks/09_channel_order.ipynb",
+    "batchnorm": "notebooks/10_batchnorm_finetuning.ipynb",
 }
 MAX_SAMPLES = 512  # statistics and the LR range test use at most this many images
 LR_TEST_STEPS = 30
@@ -451,7 +453,7 @@ def check_channel_order(ctx: Context) -> list[Finding]:
     return [Finding(
         "channel_order", PROBLEM, evidence + ": red and blue are swapped.",
         "Use `keras.applications.vgg16.preprocess_input` (labkit.models.caffe_preprocess), which "
-        "flips RGB to BGR before subtracting the ImageNet means.", NOTEBOOKS["preprocessing"])]
+        "flips RGB to BGR before subtracting the ImageNet means.", NOTEBOOKS["channel_order"])]
 
 
 def check_colour(ctx: Context) -> list[Finding]:
@@ -473,7 +475,7 @@ def check_colour(ctx: Context) -> list[Finding]:
         f"three channels the base receives differ by only {left:.2f}: the colour the base was "
         "trained on is gone.",
         "Feed the colour images straight to `keras.applications.vgg16.preprocess_input`, "
-        "without converting them to grayscale first.", NOTEBOOKS["preprocessing"])]
+        "without converting them to grayscale first.", NOTEBOOKS["channel_order"])]
 
 
 def _base_weights(ctx: Context) -> tuple[int, int]:
@@ -516,12 +518,33 @@ def check_unfrozen_base(ctx: Context) -> list[Finding]:
         "learning rate such as 1e-5.", NOTEBOOKS["unfrozen_base"])]
 
 
-def _clone_compiled(model):
-    """A copy of a compiled model with the same weights, optimizer settings and loss."""
+def check_batchnorm(ctx: Context) -> list[Finding]:
+    """A nested (pretrained) base whose BatchNorm layers train: fit overrides training=False."""
     import keras
 
-    clone = keras.models.clone_model(model)
-    clone.set_weights(model.get_weights())
+    for sub in (layer for layer in ctx.layers if hasattr(layer, "layers")):  # outermost first
+        bns = [layer for layer in _walk(sub) if isinstance(layer, keras.layers.BatchNormalization)]
+        trainable = [layer for layer in bns if layer.trainable]
+        if not trainable:
+            continue
+        return [Finding(
+            "batchnorm_updating", WARNING,
+            f"{len(trainable)} of the {len(bns)} BatchNormalization layers inside the base "
+            f"{sub.name!r} are trainable: during fit they normalise with each batch's statistics "
+            "and overwrite the pretrained moving statistics (Keras 3's fit overrides "
+            "base(x, training=False)).",
+            "When fine-tuning, keep the BatchNorm layers frozen: after `base.trainable = True`, "
+            "set `layer.trainable = False` on every BatchNormalization layer "
+            "(labkit.batchnorm.freeze_batchnorm(base)), then recompile.",
+            NOTEBOOKS["batchnorm"])]
+    return []
+
+
+def _clone_compiled(model):
+    """A copy of a compiled model with the same weights, optimizer settings and loss."""
+    from labkit.models import copy_model
+
+    clone = copy_model(model)
     opt_config = model.optimizer.get_config()
     opt_config["learning_rate"] = float(_numpy(model.optimizer.learning_rate))  # no schedule
     optimizer = type(model.optimizer).from_config(opt_config)
@@ -771,6 +794,7 @@ CHECKS: list[Callable[[Context], list[Finding]]] = [
     check_channel_order,
     check_colour,
     check_unfrozen_base,
+    check_batchnorm,
     check_learning_rate,
     check_class_balance,
     check_feature_map,

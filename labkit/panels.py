@@ -44,25 +44,20 @@ def scratch_panel(lab: Lab, data: LessonData, *, title: str, lr: float = 1e-3,
 
 def finetune_panel(lab: Lab, data: LessonData, images, head) -> widgets.RetrainPanel:
     """Fine-tune a fresh copy of the pretrained base + a copy of the stage-1 ``head``."""
-    import keras
-
-    from labkit import transfer
+    from labkit import models, transfer
 
     controls = {
         "blocks": widgets.int_slider("unfrozen top blocks", 2, 0, 5),
         "lr": widgets.lr_slider(1e-5, min_exp=-6, max_exp=-2),
         "epochs": widgets.epochs_slider(lab.profile.finetune_epochs, max=15),
     }
-    head_weights = head.get_weights()
 
     def train_fn(settings: dict[str, Any], callbacks: list):
         base, _ = transfer.lesson_base(lab.profile)
-        head_copy = keras.models.clone_model(head)
-        head_copy.set_weights(head_weights)
         _, run = transfer.finetune(base, images, data, name="panel", epochs=settings["epochs"],
                                    lr=settings["lr"], unfreeze_blocks=settings["blocks"],
-                                   head=head_copy, seed=lab.seed, callbacks=callbacks,
-                                   progress=False)
+                                   head=models.copy_model(head), seed=lab.seed,
+                                   callbacks=callbacks, progress=False)
         return run
 
     return widgets.RetrainPanel(train_fn, controls, title="Staged fine-tuning")
@@ -209,3 +204,79 @@ def overfit_panel(lab: Lab, data: LessonData, x_train, y_train, *, epochs: int,
         return run
 
     return widgets.RetrainPanel(train_fn, controls, title="Overfitting: regularise it")
+
+
+SERVING = {  # served validation images: what each serving loader returns for the PNG files
+    "keras.utils.load_img (RGB)": "RGB",
+    "cv2.imread (BGR)": "BGR",
+    "cv2.imread + cvtColor(BGR2RGB)": "RGB",
+}
+
+
+def colour_panel(lab: Lab, data: LessonData, train_sets: dict[str, Any],
+                 serving: str = "cv2.imread (BGR)") -> widgets.RetrainPanel:
+    """Lesson 09: the scratch CNN on one of ``train_sets``, validated on images served one way.
+
+    ``train_sets`` maps a name to training images in ``data.y_train``'s order (RGB, grayscale
+    with one channel, or mixed). Served validation images are ``data.x_val`` with red and blue
+    swapped for "cv2.imread (BGR)" (what cv2.imread returns for PNGs of them), then converted to
+    grayscale (luma) when the chosen training images have one channel.
+    """
+    import dataclasses
+
+    import numpy as np
+
+    from labkit import colour
+
+    if not train_sets:
+        raise ValueError("train_sets is empty; pass {name: training images}")
+    for name, x in train_sets.items():
+        if len(x) != len(data.y_train):
+            raise ValueError(f"train_sets[{name!r}] has {len(x)} images but data.y_train has "
+                             f"{len(data.y_train)} labels; pass images in data.y_train's order")
+    if serving not in SERVING:
+        raise ValueError(f"serving must be one of {list(SERVING)}, got {serving!r}")
+    controls = {
+        "training": widgets.dropdown("training images", list(train_sets)),
+        "serving": widgets.dropdown("served images", list(SERVING), serving),
+        "epochs": widgets.epochs_slider(lab.profile.epochs, max=30),
+    }
+
+    def train_fn(settings: dict[str, Any], callbacks: list):
+        x_train = np.asarray(train_sets[settings["training"]])
+        bgr = SERVING[settings["serving"]] == "BGR"
+        x_val = data.x_val[..., ::-1] if bgr else data.x_val
+        if x_train.shape[-1] == 1:
+            x_val = colour.to_grayscale(x_val)
+        split = dataclasses.replace(data, x_train=x_train, x_val=x_val)
+        _, run = scratch.train_scratch(split, name="panel", epochs=settings["epochs"],
+                                       callbacks=callbacks, seed=lab.seed, progress=False)
+        return run
+
+    return widgets.RetrainPanel(train_fn, controls, title="Training and serving loaders")
+
+
+BATCH_SIZES = (2, 4, 8, 16, 32, 64, 128)
+
+
+def batchnorm_panel(lab: Lab, data: LessonData, images, head, *, lr: float = 1e-5,
+                    batch_size: int = 8) -> widgets.RetrainPanel:
+    """Lesson 10: fine-tune a fresh BatchNorm base + a copy of ``head``, BN updating or frozen."""
+    from labkit import batchnorm, models, transfer
+
+    controls = {
+        "bn": widgets.dropdown("BatchNorm", batchnorm.BN_MODES),
+        "batch_size": widgets.dropdown("batch size", BATCH_SIZES, batch_size),
+        "lr": widgets.lr_slider(lr, min_exp=-6, max_exp=-2),
+        "epochs": widgets.epochs_slider(lab.profile.finetune_epochs, max=15),
+    }
+
+    def train_fn(settings: dict[str, Any], callbacks: list):
+        base, _ = transfer.lesson_base(lab.profile, batchnorm=True)
+        result = batchnorm.finetune_with_batchnorm(
+            base, models.copy_model(head), images, data, bn=settings["bn"], name="panel",
+            epochs=settings["epochs"], lr=settings["lr"], batch_size=settings["batch_size"],
+            seed=lab.seed, callbacks=callbacks, progress=False)
+        return result.run
+
+    return widgets.RetrainPanel(train_fn, controls, title="Fine-tuning a BatchNorm base")

@@ -78,3 +78,23 @@ def test_statistics_drift_rejects_other_models():
 
 def test_probe_reports_that_keras3_overrides_training_false():
     assert batchnorm.training_false_is_ignored() is True  # pinned Keras 3: see keras#20285
+
+
+def test_batchnorm_panel_controls_and_one_run(tiny):
+    import dataclasses
+
+    from labkit import panels, session
+    from labkit.config import QUICK
+
+    _, head, images, data = tiny
+    lab = session.Lab(profile=dataclasses.replace(QUICK, base_size=32), seed=0, gpus=())
+    panel = panels.batchnorm_panel(lab, data, images, head, lr=1e-4, batch_size=16)
+    assert list(panel.controls) == ["bn", "batch_size", "lr", "epochs"]
+    assert panel.settings()["bn"] == "updating" and panel.settings()["batch_size"] == 16
+    panel.controls["bn"].value = "frozen"
+    panel.controls["epochs"].value = 1
+    assert panel.start()
+    assert panel.wait(60), "the panel's run did not finish in 60 s"
+    assert "failed" not in panel.status.value, panel.status.value
+    (run,) = panel.runs
+    assert run.settings["bn"] == "frozen" and run.epochs == 1

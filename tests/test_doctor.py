@@ -50,9 +50,10 @@ def tiny(units: int = K, activation: str | None = "softmax"):
     ])
 
 
-def minivgg(size: int = 64, frozen: bool = True, lr: float = 1e-3, top_blocks: int = 0):
+def minivgg(size: int = 64, frozen: bool = True, lr: float = 1e-3, top_blocks: int = 0,
+            name: str = "minivgg"):
     keras.utils.set_random_seed(0)
-    base, preprocess = models.backbone("minivgg", weights=None, input_shape=(size, size, 3))
+    base, preprocess = models.backbone(name, weights=None, input_shape=(size, size, 3))
     models.freeze(base)
     if not frozen:
         base.trainable = True
@@ -187,6 +188,41 @@ def test_unfrozen_base_at_high_lr():
     finding = flagged(report, "unfrozen_base", "warning")
     assert "100%" in finding.evidence and "1e-03" in finding.evidence
     assert finding.notebook == "notebooks/02_unfrozen_base.ipynb"
+
+
+# ---- 3b. BatchNorm layers of a fine-tuned base left trainable ----------------------------------
+def test_batchnorm_updating_in_a_finetuned_base():
+    model, _, preprocess = minivgg(frozen=False, lr=1e-5, name="minivgg_bn")
+    report = doctor.diagnose(model, XB, YB, preprocess=preprocess, run_lr_test=False)
+    finding = flagged(report, "batchnorm_updating", "warning")
+    assert "13 of the 13" in finding.evidence and "'minivgg_bn'" in finding.evidence
+    assert "freeze_batchnorm" in finding.fix
+    assert finding.notebook == "notebooks/10_batchnorm_finetuning.ipynb"
+    assert "unfrozen_base" not in report  # 1e-5 is a fine-tuning learning rate
+
+
+def test_healthy_finetuning_with_frozen_batchnorm():
+    from labkit import batchnorm
+
+    model, base, preprocess = minivgg(frozen=False, lr=1e-5, name="minivgg_bn")
+    batchnorm.freeze_batchnorm(base)
+    models.compile_classifier(model, lr=1e-5)
+    report = doctor.diagnose(model, XB, YB, preprocess=preprocess, run_lr_test=False)
+    assert report.findings == [], str(report)
+
+
+def test_healthy_frozen_batchnorm_base_and_scratch_cnn_with_batchnorm():
+    model, _, preprocess = minivgg(name="minivgg_bn")  # frozen: BatchNorm in inference mode
+    report = doctor.diagnose(model, XB, YB, preprocess=preprocess, run_lr_test=False)
+    assert "batchnorm_updating" not in report
+    keras.utils.set_random_seed(0)
+    scratch_bn = keras.Sequential([
+        keras.Input(X.shape[1:]), keras.layers.Rescaling(1 / 255), keras.layers.Conv2D(8, 3),
+        keras.layers.BatchNormalization(), keras.layers.ReLU(),
+        keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(K, activation="softmax")])
+    models.compile_classifier(scratch_bn)
+    report = doctor.diagnose(scratch_bn, X, Y, run_lr_test=False)
+    assert "batchnorm_updating" not in report  # BatchNorm trained from scratch is normal
 
 
 def test_unfrozen_base_given_separately_with_lr_argument():

@@ -46,3 +46,19 @@ def test_full_profile_scratch_path(full_data):
     model, run = scratch.train_scratch(data, name="cifar scratch", epochs=profile.epochs,
                                        progress=False)
     assert len(run.history["loss"]) == 1 and np.isfinite(run.last("loss"))
+
+
+def test_full_profile_batchnorm_path_with_resnet50_stand_in(full_data):
+    from labkit import batchnorm
+
+    profile, data = full_data
+    base, preprocess = transfer.lesson_base(profile, weights=None, batchnorm=True)  # no download
+    assert base.name == "resnet50" and preprocess is models.caffe_preprocess
+    assert len(batchnorm.batchnorm_layers(base)) == 53
+    feats = transfer.features(base, data, preprocess, size=profile.base_size)
+    head, _ = transfer.train_head(feats, data, epochs=1)
+    images = transfer.prepare(data, preprocess, profile.base_size)
+    result = batchnorm.finetune_with_batchnorm(base, head, images, data, bn="frozen",
+                                               name="resnet50, BN frozen", epochs=1, lr=1e-5,
+                                               batch_size=8, progress=False)
+    assert result.drift == 0.0 and np.isfinite(result.run.last("loss"))
