@@ -154,7 +154,7 @@ def bench_frozen_head(s: Settings) -> Figures:
     models.freeze(base)
 
     x_pre = preprocess(x).numpy()  # both paths get preprocessed pixels; only the base differs
-    through = models.compile_classifier(models.attach_head(base, n_classes, base_training=False))
+    through = models.compile_classifier(models.attach_head(base, n_classes))
     through_s = _epoch_seconds(through, x_pre, y, s.repeats)
 
     def extract() -> None:

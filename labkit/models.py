@@ -228,15 +228,17 @@ def classifier_head(input_shape, n_classes: int, activation: str = "softmax", dr
 
 
 def attach_head(base, n_classes: int, activation: str = "softmax", dropout: float = 0.0,
-                hidden: int = 0, base_training: bool | None = None):
+                hidden: int = 0):
     """``base`` followed by a fresh classifier head, as one model taking preprocessed images.
 
-    ``base_training=False`` calls the base in inference mode (BatchNorm stays frozen).
+    A frozen base (``trainable=False``) runs in inference mode, BatchNorm included. For a
+    trainable BatchNorm base see ``labkit.batchnorm`` (Keras 3's ``fit`` overrides
+    ``base(x, training=False)``).
     """
     import keras
 
     inputs = keras.Input(base.input_shape[1:], name="images")
-    features = base(inputs, training=base_training)
+    features = base(inputs)
     head = classifier_head(features.shape[1:], n_classes, activation, dropout, hidden)
     return keras.Model(inputs, head(features), name=f"{base.name}_classifier")
 
