@@ -51,7 +51,7 @@ def freeze_batchnorm(model) -> int:
 
 def moving_statistics(model) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """A copy of each BatchNorm layer's (moving_mean, moving_variance), by layer name."""
-    return {layer.name: (np.array(layer.moving_mean), np.array(layer.moving_variance))
+    return {layer.name: (layer.moving_mean.numpy().copy(), layer.moving_variance.numpy().copy())
             for layer in batchnorm_layers(model)}
 
 
@@ -136,4 +136,4 @@ def training_false_is_ignored() -> bool:
     model.compile(optimizer="sgd", loss="mse")
     x = np.random.default_rng(0).normal(5.0, 1.0, (32, 4)).astype("float32")
     model.fit(x, np.zeros(32), epochs=1, batch_size=16, verbose=0)
-    return bool(np.abs(np.array(base.layers[0].moving_mean)).max() > 1e-3)
+    return bool(np.abs(base.layers[0].moving_mean.numpy()).max() > 1e-3)

@@ -27,10 +27,10 @@ def tiny():
 
 def run(tiny, bn: str) -> tuple[batchnorm.FinetuneResult, list[np.ndarray]]:
     base, head, images, data = tiny
-    kernel = np.array(base.get_layer("block1_conv1").kernel)
+    kernel = base.get_layer("block1_conv1").kernel.numpy().copy()
     result = batchnorm.finetune_with_batchnorm(base, head, images, data, bn=bn, name=bn, epochs=1,
                                                lr=1e-3, batch_size=8, progress=False)
-    return result, [kernel, np.array(base.get_layer("block1_conv1").kernel)]
+    return result, [kernel, base.get_layer("block1_conv1").kernel.numpy().copy()]
 
 
 def test_finds_nested_batchnorm_layers(tiny):
