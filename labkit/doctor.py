@@ -519,10 +519,11 @@ def check_unfrozen_base(ctx: Context) -> list[Finding]:
 
 
 def check_batchnorm(ctx: Context) -> list[Finding]:
-    """A nested (pretrained) base whose BatchNorm layers train: fit overrides training=False."""
+    """A pretrained base (``base=`` or a nested model) whose BatchNorm layers will train."""
     import keras
 
-    for sub in (layer for layer in ctx.layers if hasattr(layer, "layers")):  # outermost first
+    nested = [layer for layer in ctx.layers if hasattr(layer, "layers")]  # outermost first
+    for sub in ([ctx.base_arg] if ctx.base_arg is not None else []) + nested:
         bns = [layer for layer in _walk(sub) if isinstance(layer, keras.layers.BatchNormalization)]
         trainable = [layer for layer in bns if layer.trainable]
         if not trainable:
@@ -829,7 +830,8 @@ def diagnose(model, x, y, *, preprocess: Callable | None = None, base=None,
       (or straight to ``fit`` when ``preprocess`` is None); ``y``: int labels or one-hot rows.
     - ``preprocess``: the function applied to ``x`` before the model, e.g.
       ``keras.applications.vgg16.preprocess_input``.
-    - ``base``: the pretrained base (found inside ``model`` when it has ``block1_conv1``).
+    - ``base``: the pretrained base (found inside ``model`` when it has ``block1_conv1``; pass it
+      for a flat model built from a base's layers, so its BatchNorm layers are checked too).
     - ``validation_split``, ``lr``, ``loss``: what you pass (or will pass) to fit/compile; the
       compiled model's own optimizer and loss win.
     - ``run_lr_test``: an LR range test of ``lr_test_steps`` batches on a copy of the model

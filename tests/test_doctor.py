@@ -201,6 +201,17 @@ def test_batchnorm_updating_in_a_finetuned_base():
     assert "unfrozen_base" not in report  # 1e-5 is a fine-tuning learning rate
 
 
+def test_batchnorm_updating_in_a_flat_model_with_the_base_given():
+    keras.utils.set_random_seed(0)
+    base, preprocess = models.backbone("minivgg_bn", weights=None, input_shape=(64, 64, 3))
+    flat = keras.layers.Dense(K, activation="softmax")(keras.layers.Flatten()(base.output))
+    model = models.compile_classifier(keras.Model(base.input, flat), lr=1e-5)  # no nested model
+    assert "batchnorm_updating" not in doctor.diagnose(model, XB, YB, preprocess=preprocess,
+                                                       run_lr_test=False)
+    report = doctor.diagnose(model, XB, YB, preprocess=preprocess, base=base, run_lr_test=False)
+    assert "13 of the 13" in flagged(report, "batchnorm_updating", "warning").evidence
+
+
 def test_healthy_finetuning_with_frozen_batchnorm():
     from labkit import batchnorm
 
