@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import numpy as np
-
 from labkit import data as datasets
 from labkit import doctor, models, train
 from labkit.config import Profile, seed_everything
@@ -53,9 +51,7 @@ def build(p: Pipeline, profile: Profile, n_classes: int):
 
 def training_arrays(p: Pipeline, data: LessonData, seed: int):
     """``(x, y, fit_kwargs)``: sorted arrays + ``validation_split``, or a stratified split."""
-    x_pool = np.concatenate([data.x_train, data.x_val])
-    y_pool = np.concatenate([data.y_train, data.y_val])
-    x_sorted, y_sorted = datasets.sort_by_class(x_pool, y_pool)
+    x_sorted, y_sorted = data.pooled_by_class()
     if p.split == "stratified":
         x_tr, y_tr, x_va, y_va = datasets.stratified_split(x_sorted, y_sorted, 0.2, seed=seed)
         return x_tr, y_tr, {"validation_data": (x_va, y_va)}

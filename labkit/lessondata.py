@@ -28,6 +28,14 @@ class LessonData:
     def n_classes(self) -> int:
         return len(self.class_names)
 
+    def pooled_by_class(self) -> tuple[np.ndarray, np.ndarray]:
+        """Training + validation images and labels, sorted by class (class 0 first), as a
+        folder-by-folder loader returns them (lesson 06's ``validation_split`` bug)."""
+        from labkit.data import sort_by_class
+
+        return sort_by_class(np.concatenate([self.x_train, self.x_val]),
+                             np.concatenate([self.y_train, self.y_val]))
+
     def describe(self) -> str:
         """One line a learner can read."""
         h, w = self.x_train.shape[1:3]

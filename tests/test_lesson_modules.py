@@ -285,3 +285,11 @@ def test_scratch_panel_schedule_control():
     (plateau,) = panels._plateau_callbacks({"schedule": "ReduceLROnPlateau"})
     assert isinstance(plateau, keras.callbacks.ReduceLROnPlateau)
     assert panels._plateau_callbacks({"schedule": "constant"}) == []
+
+
+def test_pooled_by_class_sorts_train_and_val_together():
+    small = tiny_data(size=8, n_train=12, n_val=6, n_test=2)
+    x, y = small.pooled_by_class()
+    pooled = np.concatenate([small.y_train, small.y_val])
+    assert x.shape == (18, 8, 8, 3) and (np.diff(y) >= 0).all()
+    assert sorted(y.tolist()) == sorted(pooled.tolist())
