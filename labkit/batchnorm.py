@@ -109,8 +109,8 @@ def finetune_with_batchnorm(
     base.trainable = True
     if bn == "frozen":
         freeze_batchnorm(base)
-    inputs = keras.Input(base.input_shape[1:], name="images")
-    features = base(inputs, training=False)  # the Keras 2 idiom, kept in both modes
+    inputs = keras.Input(images.train.shape[1:], name="images")
+    features = base(images.to_base(inputs), training=False)  # the Keras 2 idiom, in both modes
     outputs = head(keras.layers.Flatten(name="features")(features))
     model = models.compile_classifier(keras.Model(inputs, outputs, name=f"{base.name}_{bn}_bn"),
                                       lr=lr)

@@ -46,6 +46,16 @@ def caffe_layer(name: str = "caffe_preprocess"):
     return _caffe_layer_class()(name=name)
 
 
+def preprocess_layer(fn: Callable):
+    """A preprocessing function as a Keras layer: ``caffe_layer()`` for ``caffe_preprocess``,
+    else a ``Lambda`` (fine for training in a notebook, not for saving the model)."""
+    import keras
+
+    if fn is caffe_preprocess:
+        return caffe_layer()
+    return keras.layers.Lambda(fn, name="preprocess")
+
+
 _CAFFE_LAYER = None
 
 

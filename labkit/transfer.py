@@ -6,6 +6,7 @@ seconds; fine-tuning runs through the base.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,30 +74,34 @@ def train_head(
     return head, run
 
 
-def resize_images(x: np.ndarray, size: int) -> np.ndarray:
-    """Bilinear resize of uint8/float images to ``size``x``size`` (float32, same 0-255 scale)."""
-    import tensorflow as tf
-
-    return tf.image.resize(tf.cast(x, tf.float32), (size, size)).numpy()
-
-
 @dataclass(frozen=True)
 class Prepared:
-    """A lesson's images resized and preprocessed once, ready to train through a base."""
+    """A lesson's images as stored, and how the base wants them: resized and preprocessed.
+
+    Models built by ``finetune`` take these images as they are and resize and preprocess them
+    inside the model, batch by batch (the fix lesson 01 teaches), so no float copy is kept:
+    the full profile's 17,000 images at 224x224 would need about 10 GB as float32 arrays.
+    """
 
     train: np.ndarray
     val: np.ndarray
     test: np.ndarray
+    preprocess: Callable | None = None
+    size: int | None = None
+
+    def to_base(self, inputs):
+        """Keras layers applied to ``inputs``: bilinear resize to ``size``, then ``preprocess``."""
+        import keras
+
+        x = inputs
+        if self.size and self.size != inputs.shape[1]:
+            x = keras.layers.Resizing(self.size, self.size, name="resize")(x)
+        return x if self.preprocess is None else models.preprocess_layer(self.preprocess)(x)
 
 
 def prepare(data: LessonData, preprocess, size: int | None = None) -> Prepared:
-    """Resize (bilinear) and preprocess all three splits (float32 arrays)."""
-
-    def one(x: np.ndarray) -> np.ndarray:
-        x = resize_images(x, size) if size and size != x.shape[1] else x.astype(np.float32)
-        return np.asarray(preprocess(x), dtype=np.float32)
-
-    return Prepared(one(data.x_train), one(data.x_val), one(data.x_test))
+    """The lesson's three splits, to be resized to ``size`` and preprocessed inside the model."""
+    return Prepared(data.x_train, data.x_val, data.x_test, preprocess, size)
 
 
 def finetune(
@@ -114,25 +119,25 @@ def finetune(
     callbacks: list | None = None,
     progress: bool = True,
 ):
-    """Train ``base`` + a head end to end on prepared images; returns ``(model, run)``.
+    """Train ``base`` + a head end to end on the lesson's images; returns ``(model, run)``.
 
     ``unfreeze_blocks``: how many top conv blocks train (``None`` = the whole base, as the
     classic snippet does by leaving ``base.trainable`` at its default). ``head``: a head already
     trained on frozen features (``train_head``); ``None`` attaches a fresh, random one.
+    The model takes the images as stored (``images.to_base`` resizes and preprocesses them).
     """
+    import keras
+
     seed_everything(seed)
     if unfreeze_blocks is None:
         base.trainable = True
     else:
         models.unfreeze_top_blocks(base, unfreeze_blocks)
+    inputs = keras.Input(images.train.shape[1:], name="images")
+    features = keras.layers.Flatten(name="features")(base(images.to_base(inputs)))
     if head is None:
-        model = models.attach_head(base, data.n_classes, hidden=hidden)
-    else:
-        import keras
-
-        inputs = keras.Input(base.input_shape[1:], name="images")
-        features = keras.layers.Flatten(name="features")(base(inputs))
-        model = keras.Model(inputs, head(features), name=f"{base.name}_finetuned")
+        head = models.classifier_head(features.shape[1:], data.n_classes, hidden=hidden)
+    model = keras.Model(inputs, head(features), name=f"{base.name}_tuned")
     models.compile_classifier(model, lr=lr)
     run = train.fit(model, images.train, data.y_train, name=name, epochs=epochs,
                     validation_data=(images.val, data.y_val), callbacks=callbacks,

@@ -178,10 +178,19 @@ def test_features_and_train_head(data, monkeypatch):
     assert head.predict(feats.test, verbose=0).shape == (8, data.n_classes)
 
 
-def test_resize_images():
-    out = transfer.resize_images(BATCH, 16)
-    assert out.shape == (4, 16, 16, 3) and out.dtype == np.float32
-    assert 0 <= out.min() and out.max() <= 255
+def test_prepared_images_are_resized_and_preprocessed_inside_the_model():
+    import keras
+    import tensorflow as tf
+
+    small = tiny_data(size=16, n_train=4, n_val=2, n_test=2)
+    images = transfer.prepare(small, models.caffe_preprocess, size=32)
+    assert images.train is small.x_train  # no float copy is kept
+    inputs = keras.Input(small.x_train.shape[1:])
+    model = keras.Model(inputs, images.to_base(inputs))
+    expected = models.caffe_preprocess(tf.image.resize(small.x_train.astype("float32"), (32, 32)))
+    np.testing.assert_allclose(model.predict(small.x_train, verbose=0), expected, atol=1e-3)
+    same_size = transfer.prepare(small, None, size=16)
+    assert same_size.to_base(inputs) is inputs  # nothing to do
 
 
 # ---- scratch ---------------------------------------------------------------------------------
