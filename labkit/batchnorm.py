@@ -17,7 +17,7 @@ import numpy as np
 from labkit import models, train
 from labkit.config import seed_everything
 from labkit.lessondata import LessonData
-from labkit.transfer import Prepared
+from labkit.transfer import Prepared, tuned_model
 
 BN_MODES = ("updating", "frozen")  # BatchNorm during fine-tuning: the default, and the fix
 
@@ -99,8 +99,6 @@ def finetune_with_batchnorm(
     ``trainable=False`` first (the fix). ``base`` and ``head`` are trained in place: pass fresh
     copies for each run.
     """
-    import keras
-
     if bn not in BN_MODES:
         raise ValueError(f"bn must be one of {BN_MODES}, got {bn!r}")
     if batch_size < 1:
@@ -109,11 +107,9 @@ def finetune_with_batchnorm(
     base.trainable = True
     if bn == "frozen":
         freeze_batchnorm(base)
-    inputs = keras.Input(images.train.shape[1:], name="images")
-    features = base(images.to_base(inputs), training=False)  # the Keras 2 idiom, in both modes
-    outputs = head(keras.layers.Flatten(name="features")(features))
-    model = models.compile_classifier(keras.Model(inputs, outputs, name=f"{base.name}_{bn}_bn"),
-                                      lr=lr)
+    model = tuned_model(base, images, data.n_classes, head=head,
+                        base_training=False)  # the Keras 2 idiom, in both modes
+    models.compile_classifier(model, lr=lr)
     before = moving_statistics(base)
     run = train.fit(model, images.train, data.y_train, name=name, epochs=epochs,
                     batch_size=batch_size, validation_data=(images.val, data.y_val),

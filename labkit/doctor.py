@@ -520,11 +520,11 @@ def check_unfrozen_base(ctx: Context) -> list[Finding]:
 
 def check_batchnorm(ctx: Context) -> list[Finding]:
     """A pretrained base (``base=`` or a nested model) whose BatchNorm layers will train."""
-    import keras
+    from labkit.batchnorm import batchnorm_layers
 
     nested = [layer for layer in ctx.layers if hasattr(layer, "layers")]  # outermost first
     for sub in ([ctx.base_arg] if ctx.base_arg is not None else []) + nested:
-        bns = [layer for layer in _walk(sub) if isinstance(layer, keras.layers.BatchNormalization)]
+        bns = batchnorm_layers(sub)
         trainable = [layer for layer in bns if layer.trainable]
         if not trainable:
             continue

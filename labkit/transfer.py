@@ -104,6 +104,23 @@ def prepare(data: LessonData, preprocess, size: int | None = None) -> Prepared:
     return Prepared(data.x_train, data.x_val, data.x_test, preprocess, size)
 
 
+def tuned_model(base, images: Prepared, n_classes: int, *, head=None, hidden: int = 0,
+                base_training: bool | None = None):
+    """Images as stored -> ``images.to_base`` -> ``base`` -> Flatten -> ``head`` (uncompiled).
+
+    ``head=None`` makes a fresh one; ``base_training`` is passed as the base's ``training``
+    argument (lesson 10: Keras 3's ``fit`` overrides ``False``).
+    """
+    import keras
+
+    inputs = keras.Input(images.train.shape[1:], name="images")
+    features = base(images.to_base(inputs), training=base_training)
+    features = keras.layers.Flatten(name="features")(features)
+    if head is None:
+        head = models.classifier_head(features.shape[1:], n_classes, hidden=hidden)
+    return keras.Model(inputs, head(features), name=f"{base.name}_tuned")
+
+
 def finetune(
     base,
     images: Prepared,
@@ -126,18 +143,12 @@ def finetune(
     trained on frozen features (``train_head``); ``None`` attaches a fresh, random one.
     The model takes the images as stored (``images.to_base`` resizes and preprocesses them).
     """
-    import keras
-
     seed_everything(seed)
     if unfreeze_blocks is None:
         base.trainable = True
     else:
         models.unfreeze_top_blocks(base, unfreeze_blocks)
-    inputs = keras.Input(images.train.shape[1:], name="images")
-    features = keras.layers.Flatten(name="features")(base(images.to_base(inputs)))
-    if head is None:
-        head = models.classifier_head(features.shape[1:], data.n_classes, hidden=hidden)
-    model = keras.Model(inputs, head(features), name=f"{base.name}_tuned")
+    model = tuned_model(base, images, data.n_classes, head=head, hidden=hidden)
     models.compile_classifier(model, lr=lr)
     run = train.fit(model, images.train, data.y_train, name=name, epochs=epochs,
                     validation_data=(images.val, data.y_val), callbacks=callbacks,
