@@ -43,7 +43,7 @@ browser-deps:
 test: setup browser-deps
 	$(BIN)/ruff check labkit tests conftest.py
 	$(BIN)/pytest -q tests
-	$(BIN)/python -m labkit.results --check
+	$(BIN)/python -m labkit.dev.results --check
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
 		set -x; LABKIT_PROFILE=quick $(NBVAL); \
 	else \

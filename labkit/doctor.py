@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from labkit import config  # noqa: F401  (sets TF log level before TF is imported)
-from labkit.data import _labels, _same_length, validate_images
+from labkit import config, models  # noqa: F401  (config sets TF log level before TF import)
+from labkit.splits import _labels, _same_length, validate_images
 
 PROBLEM, WARNING = "problem", "warning"
 NOTEBOOKS = {
@@ -124,16 +124,6 @@ class Report:
 
 
 # ---- what the doctor looks at ----------------------------------------------------------------
-def _walk(model) -> list:
-    """Every layer, nested models expanded in place (the container first, then its layers)."""
-    out = []
-    for layer in getattr(model, "layers", []):
-        out.append(layer)
-        if hasattr(layer, "layers"):
-            out.extend(_walk(layer))
-    return out
-
-
 def _numpy(t) -> np.ndarray:
     import keras
 
@@ -205,7 +195,7 @@ class Context:
     # -- model facts --
     @cached_property
     def layers(self) -> list:
-        return _walk(self.model)
+        return models.walk_layers(self.model)
 
     @property
     def compiled(self) -> bool:
@@ -245,7 +235,8 @@ class Context:
     @property
     def caffe_base(self) -> bool:
         base = self.base
-        return base is not None and any(layer.name == "block1_conv1" for layer in _walk(base))
+        return base is not None and any(layer.name == "block1_conv1"
+                                        for layer in models.walk_layers(base))
 
     @cached_property
     def n_classes(self) -> int:
@@ -420,7 +411,7 @@ def check_channel_order(ctx: Context) -> list[Finding]:
     the base sees the images at their own size, which of x's red/blue channels each of the
     base's first and last channels follows pixel by pixel. The pixel vote wins when it is clear.
     """
-    from labkit.preprocess import caffe_rgb
+    from labkit.lessons.preprocessing import caffe_rgb
 
     if not ctx.caffe_base or ctx.caffe_reference is None:
         return []
@@ -520,7 +511,7 @@ def check_unfrozen_base(ctx: Context) -> list[Finding]:
 
 def check_batchnorm(ctx: Context) -> list[Finding]:
     """A pretrained base (``base=`` or a nested model) whose BatchNorm layers will train."""
-    from labkit.batchnorm import batchnorm_layers
+    from labkit.models import batchnorm_layers
 
     nested = [layer for layer in ctx.layers if hasattr(layer, "layers")]  # outermost first
     for sub in ([ctx.base_arg] if ctx.base_arg is not None else []) + nested:
@@ -536,7 +527,7 @@ def check_batchnorm(ctx: Context) -> list[Finding]:
             "base(x, training=False)).",
             "When fine-tuning, keep the BatchNorm layers frozen: after `base.trainable = True`, "
             "set `layer.trainable = False` on every BatchNormalization layer "
-            "(labkit.batchnorm.freeze_batchnorm(base)), then recompile.",
+            "(labkit.lessons.batchnorm.freeze_batchnorm(base)), then recompile.",
             NOTEBOOKS["batchnorm"])]
     return []
 
@@ -643,7 +634,7 @@ def check_class_balance(ctx: Context) -> list[Finding]:
         f"Class counts {{{shown}{more}}}: the largest class has {ratio:.1f}x the samples of the "
         f"smallest{lacking}, so plain accuracy can look fine while rare classes are never "
         "predicted.",
-        "Pass `class_weight=labkit.data.class_weights(y)` to `model.fit` (or oversample the rare "
+        "Pass `class_weight=labkit.splits.class_weights(y)` to `model.fit` (or oversample the rare "
         "classes) and judge by balanced accuracy or macro F1, not accuracy.",
         NOTEBOOKS["imbalance"])]
 
@@ -786,7 +777,7 @@ def check_validation_split(ctx: Context) -> list[Finding]:
     return [Finding(
         "validation_split_order", PROBLEM, evidence,
         "Shuffle x and y together before fit (`idx = np.random.permutation(len(y))`) or split "
-        "with labkit.data.stratified_split(x, y, 0.2) and pass `validation_data=`.",
+        "with labkit.splits.stratified_split(x, y, 0.2) and pass `validation_data=`.",
         NOTEBOOKS["validation_split"])]
 
 

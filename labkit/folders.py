@@ -208,7 +208,7 @@ def check_image_folder(
         report.warnings.append(
             f"class imbalance: largest {big!r} {sizes[big]} vs smallest {small!r} {sizes[small]} "
             f"images ({report.imbalance:.1f}x); accuracy can look good by mostly predicting "
-            f"{big!r}. Check per-class recall; consider labkit.data.class_weights or oversample")
+            f"{big!r}. Check per-class recall; consider labkit.splits.class_weights or oversample")
     return report
 
 

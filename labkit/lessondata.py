@@ -31,7 +31,7 @@ class LessonData:
     def pooled_by_class(self) -> tuple[np.ndarray, np.ndarray]:
         """Training + validation images and labels, sorted by class (class 0 first), as a
         folder-by-folder loader returns them (lesson 06's ``validation_split`` bug)."""
-        from labkit.data import sort_by_class
+        from labkit.splits import sort_by_class
 
         return sort_by_class(np.concatenate([self.x_train, self.x_val]),
                              np.concatenate([self.y_train, self.y_val]))
@@ -57,7 +57,7 @@ def load_lesson_data(profile: Profile, seed: int = 0) -> LessonData:
                           f"labkit shapes (synthetic, seed {seed})")
     if profile.dataset == "cifar10":
         from labkit import cifar
-        from labkit.data import stratified_split
+        from labkit.splits import stratified_split
 
         (x_all, y_all), (x_te, y_te) = cifar.load_cifar10()
         n_pool = profile.n_train + profile.n_val

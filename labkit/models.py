@@ -18,7 +18,8 @@ import numpy as np
 from labkit import config  # noqa: F401  (sets TF log level before TF is imported)
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-OFFLINE_BACKBONES = ("minivgg", "minivgg_bn")  # shipped, pretrained by python -m labkit.pretrain
+# shipped, pretrained by python -m labkit.dev.pretrain
+OFFLINE_BACKBONES = ("minivgg", "minivgg_bn")
 MINIVGG_WIDTHS = (8, 16, 32, 64, 64)
 VGG_CONVS_PER_BLOCK = (2, 2, 3, 3, 3)
 VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -136,7 +137,8 @@ def backbone(
             if not path.exists():
                 raise FileNotFoundError(
                     f"{name} weights file not found: {path}. The course ships it in "
-                    f"{shipped}; recreate it with `python -m labkit.pretrain --backbone {name}`."
+                    f"{shipped}; recreate it with "
+                    f"`python -m labkit.dev.pretrain --backbone {name}`."
                 )
             model.load_weights(path)
         return model, caffe_preprocess
@@ -167,6 +169,24 @@ def _keras_application(name: str, weights, input_shape):
             f"{cache.expanduser() / 'models'} (Keras then finds it), or pass "
             f"weights='/path/to/{notop_file}'. Original error: {error}"
         ) from error
+
+
+def walk_layers(model) -> list:
+    """Every layer of ``model``, nested models expanded in place (container, then its layers)."""
+    out = []
+    for layer in getattr(model, "layers", []):
+        out.append(layer)
+        if hasattr(layer, "layers"):
+            out.extend(walk_layers(layer))
+    return out
+
+
+def batchnorm_layers(model) -> list:
+    """Every BatchNormalization layer in ``model``, nested models included."""
+    import keras
+
+    return [layer for layer in walk_layers(model)
+            if isinstance(layer, keras.layers.BatchNormalization)]
 
 
 def block_names(base) -> list[str]:
@@ -242,7 +262,7 @@ def attach_head(base, n_classes: int, activation: str = "softmax", dropout: floa
     """``base`` followed by a fresh classifier head, as one model taking preprocessed images.
 
     A frozen base (``trainable=False``) runs in inference mode, BatchNorm included. For a
-    trainable BatchNorm base see ``labkit.batchnorm`` (Keras 3's ``fit`` overrides
+    trainable BatchNorm base see ``labkit.lessons.batchnorm`` (Keras 3's ``fit`` overrides
     ``base(x, training=False)``).
     """
     import keras

@@ -93,8 +93,7 @@ def imbalance_panel(lab: Lab, data: LessonData, base, preprocess,
     """Head on the frozen base, trained on a step-imbalanced set with a chosen fix."""
     import dataclasses
 
-    from labkit import data as datasets
-    from labkit import transfer
+    from labkit import splits, transfer
 
     controls = {
         "ratio": widgets.int_slider("rarity ratio", 20, 1, 50),
@@ -103,15 +102,15 @@ def imbalance_panel(lab: Lab, data: LessonData, base, preprocess,
     }
 
     def train_fn(settings: dict[str, Any], callbacks: list):
-        x, y = datasets.make_imbalanced(data.x_train, data.y_train, ratio=settings["ratio"],
+        x, y = splits.make_imbalanced(data.x_train, data.y_train, ratio=settings["ratio"],
                                         minority_classes=rare, seed=lab.seed)
         imbalanced = dataclasses.replace(data, x_train=x, y_train=y)
         feats = transfer.features(base, imbalanced, preprocess, size=lab.profile.base_size)
         extra: dict[str, Any] = {}
         if settings["fix"] == "class weights":
-            extra["class_weight"] = datasets.class_weights(y, data.n_classes)
+            extra["class_weight"] = splits.class_weights(y, data.n_classes)
         elif settings["fix"] == "oversampling":
-            extra["x_train"], extra["y_train"] = datasets.oversample(feats.train, y, seed=lab.seed)
+            extra["x_train"], extra["y_train"] = splits.oversample(feats.train, y, seed=lab.seed)
         _, run = transfer.train_head(feats, imbalanced, name="panel", epochs=settings["epochs"],
                                      seed=lab.seed, callbacks=callbacks, **extra)
         return run
@@ -126,7 +125,7 @@ def split_panel(lab: Lab, data: LessonData, x_sorted, y_sorted) -> widgets.Retra
     """Train the scratch CNN with Keras' ``validation_split`` on sorted data, or a proper split."""
     import dataclasses
 
-    from labkit import data as datasets
+    from labkit import splits
 
     controls = {
         "split": widgets.dropdown("split", list(SPLITS), SPLITS[0]),
@@ -141,7 +140,7 @@ def split_panel(lab: Lab, data: LessonData, x_sorted, y_sorted) -> widgets.Retra
             _, run = scratch.train_scratch(data, x_train=x_sorted, y_train=y_sorted,
                                            validation_split=settings["fraction"], **common)
         else:
-            x_tr, y_tr, x_va, y_va = datasets.stratified_split(
+            x_tr, y_tr, x_va, y_va = splits.stratified_split(
                 x_sorted, y_sorted, settings["fraction"], seed=lab.seed)
             split = dataclasses.replace(data, x_train=x_tr, y_train=y_tr, x_val=x_va, y_val=y_va)
             _, run = scratch.train_scratch(split, **common)
@@ -150,24 +149,25 @@ def split_panel(lab: Lab, data: LessonData, x_sorted, y_sorted) -> widgets.Retra
     return widgets.RetrainPanel(train_fn, controls, title="Validation split")
 
 
-def heads_panel(lab: Lab, data: LessonData, feats,
+def head_and_loss_panel(lab: Lab, data: LessonData, feats,
                 variant: str = "sigmoid + binary CE") -> widgets.RetrainPanel:
-    """Train a head + loss variant of lesson 08 (``heads.HEAD_VARIANTS``) on frozen features.
+    """Train a head + loss variant of lesson 08 (``HEAD_VARIANTS``) on frozen features.
 
     The curves show the true (arg-max) accuracy, whatever metric the variant compiles with; a
     variant Keras refuses ends the run with its error in the status line.
     """
-    from labkit import heads
+    from labkit.lessons import head_and_loss
 
     controls = {
-        "variant": widgets.dropdown("head + loss", list(heads.HEAD_VARIANTS), variant),
+        "variant": widgets.dropdown("head + loss", list(head_and_loss.HEAD_VARIANTS), variant),
         "lr": widgets.lr_slider(1e-3, min_exp=-5, max_exp=-1),
         "epochs": widgets.epochs_slider(lab.profile.head_epochs, max=40),
     }
 
     def train_fn(settings: dict[str, Any], callbacks: list):
-        result = heads.train_variant(feats, data, settings["variant"], epochs=settings["epochs"],
-                                     lr=settings["lr"], seed=lab.seed, callbacks=callbacks)
+        result = head_and_loss.train_variant(feats, data, settings["variant"],
+                                             epochs=settings["epochs"], lr=settings["lr"],
+                                             seed=lab.seed, callbacks=callbacks)
         if result.failed:
             raise RuntimeError(result.error)
         return result.run
@@ -184,7 +184,7 @@ def overfit_panel(lab: Lab, data: LessonData, x_train, y_train, *, epochs: int,
                   augment: str = "none", dropout: float = 0.0, l2: float = 0.0,
                   patience: str = "off") -> widgets.RetrainPanel:
     """Lesson 07: the high-capacity CNN on a small training set, with chosen regularisers."""
-    from labkit import regularize
+    from labkit.lessons import overfitting
 
     controls = {
         "augment": widgets.dropdown("augmentation strength", list(AUGMENT_STRENGTHS), augment),
@@ -195,7 +195,7 @@ def overfit_panel(lab: Lab, data: LessonData, x_train, y_train, *, epochs: int,
     }
 
     def train_fn(settings: dict[str, Any], callbacks: list):
-        _, run = regularize.train_overfit(
+        _, run = overfitting.train_overfit(
             x_train, y_train, (data.x_val, data.y_val), data.n_classes, name="panel",
             epochs=settings["epochs"], augment=AUGMENT_STRENGTHS[settings["augment"]],
             dropout=settings["dropout"], l2=settings["l2"],
@@ -213,7 +213,7 @@ SERVING = {  # served validation images: what each serving loader returns for th
 }
 
 
-def colour_panel(lab: Lab, data: LessonData, train_sets: dict[str, Any],
+def channel_order_panel(lab: Lab, data: LessonData, train_sets: dict[str, Any],
                  serving: str = "cv2.imread (BGR)") -> widgets.RetrainPanel:
     """Lesson 09: the scratch CNN on one of ``train_sets``, validated on images served one way.
 
@@ -226,7 +226,7 @@ def colour_panel(lab: Lab, data: LessonData, train_sets: dict[str, Any],
 
     import numpy as np
 
-    from labkit import colour
+    from labkit.lessons import channel_order
 
     if not train_sets:
         raise ValueError("train_sets is empty; pass {name: training images}")
@@ -247,7 +247,7 @@ def colour_panel(lab: Lab, data: LessonData, train_sets: dict[str, Any],
         bgr = SERVING[settings["serving"]] == "BGR"
         x_val = data.x_val[..., ::-1] if bgr else data.x_val
         if x_train.shape[-1] == 1:
-            x_val = colour.to_grayscale(x_val)
+            x_val = channel_order.to_grayscale(x_val)
         split = dataclasses.replace(data, x_train=x_train, x_val=x_val)
         _, run = scratch.train_scratch(split, name="panel", epochs=settings["epochs"],
                                        callbacks=callbacks, seed=lab.seed, progress=False)
@@ -262,7 +262,8 @@ BATCH_SIZES = (2, 4, 8, 16, 32, 64, 128)
 def batchnorm_panel(lab: Lab, data: LessonData, images, head, *, lr: float = 1e-5,
                     batch_size: int = 8) -> widgets.RetrainPanel:
     """Lesson 10: fine-tune a fresh BatchNorm base + a copy of ``head``, BN updating or frozen."""
-    from labkit import batchnorm, models, transfer
+    from labkit import models, transfer
+    from labkit.lessons import batchnorm
 
     controls = {
         "bn": widgets.dropdown("BatchNorm", batchnorm.BN_MODES),

@@ -1,6 +1,6 @@
 """Each lesson's verdict: assert that the failure fails and the fix helps, and print one line.
 
-``python -m labkit.results`` collects the ``RESULT`` lines from the executed notebooks into
+``python -m labkit.dev.results`` collects the ``RESULT`` lines from the executed notebooks into
 README's results table, so the README's numbers are the notebooks' own.
 """
 

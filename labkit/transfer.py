@@ -160,8 +160,8 @@ def source_task_accuracy(base, n: int = 1000) -> float | None:
     """Held-out accuracy of a MiniVGG base on its pretraining (source) task, with the shipped
     source head; ``None`` for bases without one (VGG16: ImageNet's validation set is not shipped).
     """
-    from labkit import pretrain
+    from labkit import source_task
 
     if base.name not in models.OFFLINE_BACKBONES or not models.source_head_file(base.name).exists():
         return None
-    return pretrain.source_accuracy(base, pretrain.load_source_head(base.name), n=n)
+    return source_task.source_accuracy(base, source_task.load_source_head(base.name), n=n)

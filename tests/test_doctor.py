@@ -14,7 +14,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from labkit import doctor, models  # noqa: E402
-from labkit import preprocess as pp  # noqa: E402
+from labkit.lessons import preprocessing as pp  # noqa: E402
 
 K = 4  # classes
 
@@ -213,7 +213,7 @@ def test_batchnorm_updating_in_a_flat_model_with_the_base_given():
 
 
 def test_healthy_finetuning_with_frozen_batchnorm():
-    from labkit import batchnorm
+    from labkit.lessons import batchnorm
 
     model, base, preprocess = minivgg(frozen=False, lr=1e-5, name="minivgg_bn")
     batchnorm.freeze_batchnorm(base)

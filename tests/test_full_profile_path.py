@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from labkit import cifar, diagnose, lessondata, models, scratch, train, transfer
+from labkit import cifar, evidence, lessondata, models, scratch, train, transfer
 from labkit.config import FULL
 
 
@@ -28,7 +28,7 @@ def test_full_profile_transfer_path_with_vgg16_stand_in(full_data):
     profile, data = full_data
     base, preprocess = transfer.lesson_base(profile, weights=None)  # VGG16, no download
     assert base.name == "vgg16" and preprocess is models.caffe_preprocess
-    assert diagnose.feature_map_sizes(base)[-1][1] == (1, 1, 512)  # 32x32: the 1x1 map
+    assert evidence.feature_map_sizes(base)[-1][1] == (1, 1, 512)  # 32x32: the 1x1 map
     feats = transfer.features(base, data, preprocess, size=profile.base_size)
     assert feats.train.shape == (40, 512)
     head, run = transfer.train_head(feats, data, epochs=profile.head_epochs)
@@ -49,12 +49,12 @@ def test_full_profile_scratch_path(full_data):
 
 
 def test_full_profile_batchnorm_path_with_resnet50_stand_in(full_data):
-    from labkit import batchnorm
+    from labkit.lessons import batchnorm
 
     profile, data = full_data
     base, preprocess = transfer.lesson_base(profile, weights=None, batchnorm=True)  # no download
     assert base.name == "resnet50" and preprocess is models.caffe_preprocess
-    assert len(batchnorm.batchnorm_layers(base)) == 53
+    assert len(models.batchnorm_layers(base)) == 53
     feats = transfer.features(base, data, preprocess, size=profile.base_size)
     head, _ = transfer.train_head(feats, data, epochs=1)
     images = transfer.prepare(data, preprocess, profile.base_size)

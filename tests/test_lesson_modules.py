@@ -12,11 +12,10 @@ keras = pytest.importorskip("keras")
 
 from labkit import (  # noqa: E402
     cifar,
-    diagnose,
+    evidence,
     lessondata,
     models,
     panels,
-    preprocess,
     report,
     scratch,
     session,
@@ -26,6 +25,7 @@ from labkit import (  # noqa: E402
 )
 from labkit.config import FULL, QUICK  # noqa: E402
 from labkit.lessondata import LessonData  # noqa: E402
+from labkit.lessons import preprocessing  # noqa: E402
 
 RNG = np.random.default_rng(0)
 BATCH = RNG.integers(0, 256, size=(4, 8, 8, 3), dtype=np.uint8)
@@ -79,7 +79,7 @@ def test_claim(capsys):
 
 # ---- diagnose --------------------------------------------------------------------------------
 def test_input_stats_has_a_row_per_input():
-    table = diagnose.input_stats({"raw": BATCH, "scaled": BATCH / 255.0})
+    table = evidence.input_stats({"raw": BATCH, "scaled": BATCH / 255.0})
     lines = table.splitlines()
     assert len(lines) == 3 and lines[0].startswith("input")
     assert lines[1].startswith("raw") and lines[2].startswith("scaled")
@@ -89,19 +89,19 @@ def test_input_stats_has_a_row_per_input():
 
 
 def test_weight_drift(random_base):
-    before = diagnose.block_weights(random_base)
+    before = evidence.block_weights(random_base)
     assert list(before) == [f"block{i}" for i in range(1, 6)]
-    assert set(diagnose.weight_drift(before, random_base).values()) == {0.0}
+    assert set(evidence.weight_drift(before, random_base).values()) == {0.0}
     layer = random_base.get_layer("block3_conv2")
     kernel, bias = layer.get_weights()
     layer.set_weights([kernel * 1.5, bias])
-    drift = diagnose.weight_drift(before, random_base)
+    drift = evidence.weight_drift(before, random_base)
     assert drift["block3"] > 0
     assert all(drift[b] == 0.0 for b in drift if b != "block3")
 
 
 def test_feature_map_sizes_of_minivgg(random_base):
-    sizes = diagnose.feature_map_sizes(random_base)
+    sizes = evidence.feature_map_sizes(random_base)
     assert [name for name, _ in sizes] == [f"block{i}_pool" for i in range(1, 6)]
     assert sizes[0][1] == (16, 16, 8)
     assert sizes[-1] == ("block5_pool", (1, 1, 64))
@@ -110,9 +110,9 @@ def test_feature_map_sizes_of_minivgg(random_base):
 def test_prediction_spread_and_dead_relus(random_base):
     x = models.caffe_preprocess(RNG.integers(0, 256, size=(12, 32, 32, 3), dtype=np.uint8))
     classifier = models.attach_head(random_base, 4)
-    spread = diagnose.prediction_spread(classifier, x, 4)
+    spread = evidence.prediction_spread(classifier, x, 4)
     assert spread.shape == (4,) and spread.sum() == 12
-    dead = diagnose.dead_relu_fraction(random_base, x)
+    dead = evidence.dead_relu_fraction(random_base, x)
     convs = [n for n in (layer.name for layer in random_base.layers) if "_conv" in n]
     assert list(dead) == convs
     assert all(0.0 <= f <= 1.0 for f in dead.values())
@@ -120,25 +120,25 @@ def test_prediction_spread_and_dead_relus(random_base):
 
 # ---- preprocess ------------------------------------------------------------------------------
 def test_variant_names():
-    assert list(preprocess.VARIANTS) == [
+    assert list(preprocessing.VARIANTS) == [
         "caffe (what the base expects)", "0-1 scaling", "RGB order (no BGR flip)", "grayscale",
         "none (raw 0-255)"]
-    assert preprocess.VARIANTS["caffe (what the base expects)"] is models.caffe_preprocess
-    for fn in preprocess.VARIANTS.values():
+    assert preprocessing.VARIANTS["caffe (what the base expects)"] is models.caffe_preprocess
+    for fn in preprocessing.VARIANTS.values():
         out = numpy(fn(BATCH))
         assert out.shape == BATCH.shape and out.dtype == np.float32
 
 
 def test_scale_0_1_and_raw():
     full_range = np.array([[[[0, 128, 255]]]], dtype=np.uint8)
-    np.testing.assert_allclose(numpy(preprocess.scale_0_1(full_range)), [[[[0, 128 / 255, 1]]]])
-    out = numpy(preprocess.scale_0_1(BATCH))
+    np.testing.assert_allclose(numpy(preprocessing.scale_0_1(full_range)), [[[[0, 128 / 255, 1]]]])
+    out = numpy(preprocessing.scale_0_1(BATCH))
     assert out.min() >= 0.0 and out.max() <= 1.0
-    np.testing.assert_array_equal(numpy(preprocess.raw_pixels(BATCH)), BATCH.astype("float32"))
+    np.testing.assert_array_equal(numpy(preprocessing.raw_pixels(BATCH)), BATCH.astype("float32"))
 
 
 def test_caffe_rgb_differs_from_caffe_only_by_channel_order():
-    caffe, rgb = numpy(models.caffe_preprocess(BATCH)), numpy(preprocess.caffe_rgb(BATCH))
+    caffe, rgb = numpy(models.caffe_preprocess(BATCH)), numpy(preprocessing.caffe_rgb(BATCH))
     rgb_means = np.array(models.IMAGENET_BGR_MEANS[::-1], "float32")
     np.testing.assert_allclose(rgb, BATCH - rgb_means, atol=1e-4)  # right means, no flip
     np.testing.assert_allclose(rgb, caffe[..., ::-1], atol=1e-4)
@@ -146,7 +146,7 @@ def test_caffe_rgb_differs_from_caffe_only_by_channel_order():
 
 
 def test_caffe_gray_has_equal_channels_before_mean_subtraction():
-    out = numpy(preprocess.caffe_gray(BATCH)) + np.array(models.IMAGENET_BGR_MEANS, "float32")
+    out = numpy(preprocessing.caffe_gray(BATCH)) + np.array(models.IMAGENET_BGR_MEANS, "float32")
     np.testing.assert_allclose(out[..., 0], out[..., 1], atol=1e-3)
     np.testing.assert_allclose(out[..., 1], out[..., 2], atol=1e-3)
     np.testing.assert_allclose(out[..., 0], BATCH.mean(-1), atol=1e-3)

@@ -10,7 +10,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from labkit import models, preprocess  # noqa: E402
+from labkit import models  # noqa: E402
+from labkit.lessons import preprocessing as preprocess  # noqa: E402
 
 VGG16_LAYERS = [
     "block1_conv1", "block1_conv2", "block1_pool",
@@ -54,7 +55,7 @@ def test_backbone_minivgg_random_init_output_is_1x1(random_base):
 
 def test_backbone_minivgg_loads_shipped_weights(random_base):
     shipped = models.shipped_weights("minivgg")
-    assert shipped.exists(), "run python -m labkit.pretrain"
+    assert shipped.exists(), "run python -m labkit.dev.pretrain"
     loaded, pre = models.backbone("minivgg", input_shape=(32, 32, 3))
     again, _ = models.backbone("minivgg", weights=shipped, input_shape=(64, 64, 3))
     assert pre is models.caffe_preprocess
@@ -69,7 +70,7 @@ def test_backbone_missing_weights_file_names_path_and_fix(tmp_path):
     with pytest.raises(FileNotFoundError) as info:
         models.backbone("minivgg", weights=missing)
     assert str(missing) in str(info.value)
-    assert "python -m labkit.pretrain" in str(info.value)
+    assert "python -m labkit.dev.pretrain" in str(info.value)
 
 
 def test_backbone_unknown_name_lists_valid():

@@ -7,8 +7,9 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from labkit import batchnorm, models  # noqa: E402
+from labkit import models  # noqa: E402
 from labkit.lessondata import LessonData  # noqa: E402
+from labkit.lessons import batchnorm  # noqa: E402
 from labkit.transfer import Prepared  # noqa: E402
 
 
@@ -37,7 +38,7 @@ def test_finds_nested_batchnorm_layers(tiny):
     base, head, _, _ = tiny
     inputs = keras.Input((32, 32, 3))
     outer = keras.Model(inputs, head(keras.layers.Flatten()(base(inputs))))
-    assert len(batchnorm.batchnorm_layers(outer)) == 13
+    assert len(models.batchnorm_layers(outer)) == 13
 
 
 def test_training_false_idiom_does_not_stop_keras3_from_updating_statistics(tiny):
@@ -50,7 +51,7 @@ def test_frozen_batchnorm_keeps_statistics_but_convs_still_train(tiny):
     result, (before, after) = run(tiny, "frozen")
     assert result.drift == 0.0 and set(result.drift_by_layer.values()) == {0.0}
     assert not np.allclose(before, after), "freezing BatchNorm must leave the convs trainable"
-    assert all(not layer.trainable for layer in batchnorm.batchnorm_layers(tiny[0]))
+    assert all(not layer.trainable for layer in models.batchnorm_layers(tiny[0]))
 
 
 def test_freeze_batchnorm_without_batchnorm_names_the_model():

@@ -1,4 +1,4 @@
-"""``python -m labkit.results [--readme README.md] [--check]``: README's results table.
+"""``python -m labkit.dev.results [--readme README.md] [--check]``: README's results table.
 
 Reads the stored outputs of every ``notebooks/*.ipynb`` (as last executed with the quick profile),
 collects the lines ``labkit.report.check_lesson`` prints::
@@ -139,7 +139,7 @@ def _rows(rows: Sequence[Row]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m labkit.results",
+        prog="python -m labkit.dev.results",
         description="Regenerate README's results table from the notebooks' stored outputs.")
     parser.add_argument("--readme", type=Path, default=Path("README.md"),
                         help="the README with the results markers (default: README.md)")
@@ -165,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                         f"{readme} (now)", f"{readme} (from {notebooks})",
                                         lineterm="")
             print(f"{readme}: the results table is out of date with {notebooks}/*.ipynb; "
-                  "run `python -m labkit.results` to update it.\n" + "\n".join(diff))
+                  "run `python -m labkit.dev.results` to update it.\n" + "\n".join(diff))
             return 1
         print(f"{readme}: results table is up to date ({_rows(rows)}).")
         return 0

@@ -1,11 +1,11 @@
-"""labkit.data: checks, stratified splits, imbalance makers, class weights, tf.data pipelines."""
+"""labkit.splits (checks, stratified splits, imbalance, class weights) and labkit.pipelines."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from labkit import data
+from labkit import pipelines, splits
 
 
 def _toy(counts=(20, 20, 20, 20), size=4, seed=0):
@@ -19,8 +19,8 @@ def _toy(counts=(20, 20, 20, 20), size=4, seed=0):
 # ---- validate_images -------------------------------------------------------------------------
 def test_validate_accepts_good_images():
     x, y = _toy()
-    data.validate_images(x, y)
-    data.validate_images(x.astype(np.float32) / 255)
+    splits.validate_images(x, y)
+    splits.validate_images(x.astype(np.float32) / 255)
 
 
 @pytest.mark.parametrize(
@@ -36,7 +36,7 @@ def test_validate_accepts_good_images():
 )
 def test_validate_bad_shapes_name_argument_and_fix(x, fragment):
     with pytest.raises(ValueError, match="images_in") as info:
-        data.validate_images(x, name="images_in")
+        splits.validate_images(x, name="images_in")
     assert fragment in str(info.value)
 
 
@@ -45,41 +45,41 @@ def test_validate_nan_and_labels():
     xf = x.astype(np.float32)
     xf[3, 1, 1, 1] = np.nan
     with pytest.raises(ValueError, match=r"x has NaN or inf pixels in 1 images \(first: index 3"):
-        data.validate_images(xf)
+        splits.validate_images(xf)
     with pytest.raises(ValueError, match="x has 80 samples but y has 79 labels"):
-        data.validate_images(x, y[:-1])
+        splits.validate_images(x, y[:-1])
     bad = y.copy()
     bad[5] = -1
     with pytest.raises(ValueError, match="y has 1 negative labels"):
-        data.validate_images(x, bad)
+        splits.validate_images(x, bad)
     with pytest.raises(ValueError, match=r"y.ravel\(\)"):
-        data.validate_images(x, y[:, None])
+        splits.validate_images(x, y[:, None])
     with pytest.raises(ValueError, match=r"argmax"):
-        data.validate_images(x, np.eye(4)[y])
+        splits.validate_images(x, np.eye(4)[y])
 
 
 # ---- splits ----------------------------------------------------------------------------------
 def test_stratified_split_keeps_class_shares_and_is_deterministic():
     x, y = _toy(counts=(50, 30, 20))
-    x_tr, y_tr, x_val, y_val = data.stratified_split(x, y, 0.2, seed=1)
-    assert data.class_counts(y_val).tolist() == [10, 6, 4]
-    assert data.class_counts(y_tr).tolist() == [40, 24, 16]
+    x_tr, y_tr, x_val, y_val = splits.stratified_split(x, y, 0.2, seed=1)
+    assert splits.class_counts(y_val).tolist() == [10, 6, 4]
+    assert splits.class_counts(y_tr).tolist() == [40, 24, 16]
     ids = np.concatenate([x_tr[:, 0, 0, 0], x_val[:, 0, 0, 0]])
     assert sorted(ids.tolist()) == list(range(100))  # a partition: nothing lost or repeated
     np.testing.assert_array_equal(y_tr, y[x_tr[:, 0, 0, 0]])  # labels travel with images
     assert not np.all(np.diff(y_tr) >= 0)  # shuffled, not left sorted by class
-    again = data.stratified_split(x, y, 0.2, seed=1)
+    again = splits.stratified_split(x, y, 0.2, seed=1)
     for a, b in zip((x_tr, y_tr, x_val, y_val), again, strict=True):
         np.testing.assert_array_equal(a, b)
-    other = data.stratified_split(x, y, 0.2, seed=2)
+    other = splits.stratified_split(x, y, 0.2, seed=2)
     assert not np.array_equal(other[3], y_val) or not np.array_equal(other[2], x_val)
 
 
 def test_stratified_split_with_fractions():
     x, y = _toy(counts=(10, 10, 10))
-    parts = data.stratified_split(x, y, (0.7, 0.2, 0.1), seed=0)
-    assert [data.class_counts(p[1], 3).tolist() for p in parts] == [[7] * 3, [2] * 3, [1] * 3]
-    (x_a, y_a), (x_b, y_b) = data.stratified_split(x, y, (1.0, 0.0), seed=0)
+    parts = splits.stratified_split(x, y, (0.7, 0.2, 0.1), seed=0)
+    assert [splits.class_counts(p[1], 3).tolist() for p in parts] == [[7] * 3, [2] * 3, [1] * 3]
+    (x_a, y_a), (x_b, y_b) = splits.stratified_split(x, y, (1.0, 0.0), seed=0)
     assert len(y_a) == 30 and len(y_b) == 0 and x_b.shape == (0, 4, 4, 3)
 
 
@@ -87,45 +87,45 @@ def test_stratified_split_with_fractions():
 def test_stratified_split_bad_fraction(bad):
     x, y = _toy()
     with pytest.raises(ValueError, match="val_fraction"):
-        data.stratified_split(x, y, bad, seed=0)
+        splits.stratified_split(x, y, bad, seed=0)
 
 
 def test_sort_by_class_puts_last_classes_last():
     x, y = _toy()
     rng = np.random.default_rng(0)
     order = rng.permutation(len(y))
-    xs, ys = data.sort_by_class(x[order], y[order])
+    xs, ys = splits.sort_by_class(x[order], y[order])
     assert np.all(np.diff(ys) >= 0)
     np.testing.assert_array_equal(ys, y[xs[:, 0, 0, 0]])
     assert set(ys[-len(ys) // 4:].tolist()) == {3}  # a 25% tail split sees one class
 
 
 def test_class_counts():
-    assert data.class_counts([0, 2, 2], n_classes=4).tolist() == [1, 0, 2, 0]
+    assert splits.class_counts([0, 2, 2], n_classes=4).tolist() == [1, 0, 2, 0]
     with pytest.raises(ValueError, match="n_classes=2"):
-        data.class_counts([0, 2], n_classes=2)
+        splits.class_counts([0, 2], n_classes=2)
 
 
 # ---- imbalance -------------------------------------------------------------------------------
 def test_step_imbalance_counts_exact():
     x, y = _toy(counts=(100,) * 4)
-    xi, yi = data.make_imbalanced(x, y, "step", ratio=10, seed=0)
-    assert data.class_counts(yi).tolist() == [100, 100, 10, 10]  # default: upper half
-    _, yi = data.make_imbalanced(x, y, "step", ratio=4, minority_classes=[0], seed=0)
-    assert data.class_counts(yi).tolist() == [25, 100, 100, 100]
+    xi, yi = splits.make_imbalanced(x, y, "step", ratio=10, seed=0)
+    assert splits.class_counts(yi).tolist() == [100, 100, 10, 10]  # default: upper half
+    _, yi = splits.make_imbalanced(x, y, "step", ratio=4, minority_classes=[0], seed=0)
+    assert splits.class_counts(yi).tolist() == [25, 100, 100, 100]
 
 
 def test_longtail_imbalance_counts_exact():
     x, y = _toy(counts=(100,) * 3)
-    _, yi = data.make_imbalanced(x, y, "longtail", ratio=100, seed=0)
-    assert data.class_counts(yi).tolist() == [100, 10, 1]  # 100 * 100 ** (-i / 2)
-    _, yi2 = data.make_imbalanced(x, y, "longtail", ratio=100, seed=0)
+    _, yi = splits.make_imbalanced(x, y, "longtail", ratio=100, seed=0)
+    assert splits.class_counts(yi).tolist() == [100, 10, 1]  # 100 * 100 ** (-i / 2)
+    _, yi2 = splits.make_imbalanced(x, y, "longtail", ratio=100, seed=0)
     np.testing.assert_array_equal(yi, yi2)
 
 
 def test_imbalance_keeps_pairs_and_order():
     x, y = _toy(counts=(40, 40))
-    xi, yi = data.make_imbalanced(x, y, "step", ratio=4, seed=3)
+    xi, yi = splits.make_imbalanced(x, y, "step", ratio=4, seed=3)
     ids = xi[:, 0, 0, 0]
     assert np.all(np.diff(ids.astype(int)) > 0)  # original order kept
     np.testing.assert_array_equal(yi, y[ids])
@@ -145,24 +145,24 @@ def test_imbalance_keeps_pairs_and_order():
 def test_imbalance_bad_args_name_the_argument(kwargs, argument):
     x, y = _toy()
     with pytest.raises(ValueError, match=argument):
-        data.make_imbalanced(x, y, **kwargs)
+        splits.make_imbalanced(x, y, **kwargs)
 
 
 def test_oversample_balances():
     x, y = _toy(counts=(30, 7, 2))
-    xo, yo = data.oversample(x, y, seed=0)
-    assert data.class_counts(yo).tolist() == [30, 30, 30]
+    xo, yo = splits.oversample(x, y, seed=0)
+    assert splits.class_counts(yo).tolist() == [30, 30, 30]
     np.testing.assert_array_equal(yo, y[xo[:, 0, 0, 0]])
     assert set(xo[yo == 1, 0, 0, 0].tolist()) == set(range(30, 37))  # every minority sample used
-    np.testing.assert_array_equal(data.oversample(x, y, seed=0)[1], yo)
+    np.testing.assert_array_equal(splits.oversample(x, y, seed=0)[1], yo)
 
 
 def test_class_weights_balanced():
     y = np.array([0] * 6 + [1] * 3 + [2] * 1)
-    w = data.class_weights(y)
+    w = splits.class_weights(y)
     assert w == pytest.approx({0: 10 / 18, 1: 10 / 9, 2: 10 / 3})
     assert sum(w[c] * n for c, n in enumerate([6, 3, 1])) == pytest.approx(len(y))
-    assert data.class_weights([0, 0, 1, 1], n_classes=3) == {0: 1.0, 1: 1.0, 2: 0.0}
+    assert splits.class_weights([0, 0, 1, 1], n_classes=3) == {0: 1.0, 1: 1.0, 2: 0.0}
 
 
 # ---- tf.data ---------------------------------------------------------------------------------
@@ -172,18 +172,18 @@ def _labels_of(ds):
 
 def test_pipeline_shapes_and_determinism():
     x, y = _toy(counts=(5, 5, 5, 5))
-    ds = data.make_pipeline(x, y, batch_size=8, seed=7)
+    ds = pipelines.make_pipeline(x, y, batch_size=8, seed=7)
     xb, yb = next(iter(ds))
     assert xb.shape == (8, 4, 4, 3) and xb.dtype.name == "uint8" and yb.dtype.name == "int64"
     assert [int(b[1].shape[0]) for b in ds] == [8, 8, 4]
-    fresh = data.make_pipeline(x, y, batch_size=8, seed=7)
-    again = data.make_pipeline(x, y, batch_size=8, seed=7)
+    fresh = pipelines.make_pipeline(x, y, batch_size=8, seed=7)
+    again = pipelines.make_pipeline(x, y, batch_size=8, seed=7)
     epochs = [_labels_of(fresh) for _ in range(3)]
     assert sorted(epochs[0].tolist()) == sorted(y.tolist())
     for epoch in epochs:  # same seed, same sequence of epoch orders
         np.testing.assert_array_equal(_labels_of(again), epoch)
     assert not all(np.array_equal(epochs[0], e) for e in epochs[1:])  # reshuffled per epoch
-    plain = data.make_pipeline(x, y, batch_size=8, shuffle=False)
+    plain = pipelines.make_pipeline(x, y, batch_size=8, shuffle=False)
     np.testing.assert_array_equal(_labels_of(plain), y)
 
 
@@ -198,7 +198,7 @@ def test_pipeline_augment_and_preprocess():
             seen.append(training)
             return inputs + 1.0
 
-    ds = data.make_pipeline(x, y, batch_size=6, shuffle=False, augment=Probe(),
+    ds = pipelines.make_pipeline(x, y, batch_size=6, shuffle=False, augment=Probe(),
                             preprocess=lambda t: t / 255.0)
     xb, _ = next(iter(ds))
     assert xb.dtype.name == "float32" and seen and all(t is True for t in seen)
@@ -213,6 +213,6 @@ def test_pipeline_augment_and_preprocess():
 def test_pipeline_bad_args(kwargs, argument):
     x, y = _toy(counts=(2, 2))
     with pytest.raises(ValueError, match=argument):
-        data.make_pipeline(x, y, **kwargs)
+        pipelines.make_pipeline(x, y, **kwargs)
     with pytest.raises(ValueError, match="x has 4 samples but y has 3"):
-        data.make_pipeline(x, y[:3])
+        pipelines.make_pipeline(x, y[:3])

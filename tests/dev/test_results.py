@@ -1,4 +1,4 @@
-"""labkit.results: README's results table from the notebooks' stored RESULT lines."""
+"""labkit.dev.results: README's results table from the notebooks' stored RESULT lines."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from labkit import results
+from labkit.dev import results
 from labkit.report import LessonResult
 
 LR_LINE = LessonResult("03 learning rate", "val accuracy", 0.084, 0.512, 0.25).line()
@@ -112,7 +112,7 @@ def test_check_detects_stale_table_without_writing(course, capsys):
     readme.write_text(stale)
     assert results.main(["--readme", str(readme), "--check"]) == 1
     out = capsys.readouterr().out
-    assert "out of date" in out and "python -m labkit.results" in out and "51.2%" in out
+    assert "out of date" in out and "python -m labkit.dev.results" in out and "51.2%" in out
     assert readme.read_text() == stale  # --check never writes
 
 

@@ -1,4 +1,4 @@
-"""labkit.bench: one ``--quick`` run in a subprocess (~40 s on 2 cores); figures, not timings."""
+"""labkit.dev.bench: one ``--quick`` run in a subprocess (~40 s); figures, not timings."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit import bench
+from labkit.dev import bench
 
 SECTIONS = {
     "machine": {"cpu_count", "gpus", "tensorflow", "keras"},
@@ -39,7 +39,7 @@ def quick_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, dict]:
     out = tmp / "figures" / "bench.json"  # the parent folder does not exist yet
     env = {**os.environ, "LABKIT_CACHE_DIR": str(tmp / "cache"), "CUDA_VISIBLE_DEVICES": "",
            "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run([sys.executable, "-m", "labkit.bench", "--quick", "--json", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "labkit.dev.bench", "--quick", "--json", str(out)],
                           capture_output=True, text=True, env=env, timeout=300,
                           cwd=Path(__file__).parents[1])
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -111,7 +111,7 @@ def test_markdown_table_has_a_header_row(quick_run):
     body = [line for line in lines[2:] if line.startswith("| ")]
     assert len(body) == len(bench.rows(figures)) >= 16
     assert all(line.count(" | ") == 1 and line.endswith(" |") for line in body)
-    assert "`python -m labkit.bench --quick --markdown`" in lines[-1]
+    assert "`python -m labkit.dev.bench --quick --markdown`" in lines[-1]
 
 
 def test_markdown_table_skips_missing_sections():

@@ -17,22 +17,10 @@ import numpy as np
 from labkit import models, train
 from labkit.config import seed_everything
 from labkit.lessondata import LessonData
+from labkit.models import batchnorm_layers
 from labkit.transfer import Prepared, tuned_model
 
 BN_MODES = ("updating", "frozen")  # BatchNorm during fine-tuning: the default, and the fix
-
-
-def batchnorm_layers(model) -> list:
-    """Every BatchNormalization layer in ``model``, nested models included."""
-    import keras
-
-    found = []
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            found.append(layer)
-        elif hasattr(layer, "layers"):
-            found.extend(batchnorm_layers(layer))
-    return found
 
 
 def freeze_batchnorm(model) -> int:

@@ -1,4 +1,4 @@
-"""labkit.regularize (lesson 07) and its panel, on tiny stand-ins (a few dozen 16x16 images)."""
+"""labkit.lessons.overfitting (lesson 07) and its panel, on tiny 16x16 stand-ins."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from labkit import panels, regularize, session, shapes, train  # noqa: E402
+from labkit import panels, session, shapes, train  # noqa: E402
 from labkit.config import QUICK  # noqa: E402
 from labkit.lessondata import LessonData  # noqa: E402
+from labkit.lessons import overfitting  # noqa: E402
 
 N_CLASSES = len(shapes.class_names())
 
@@ -25,10 +26,10 @@ def tiny() -> LessonData:
 def test_balanced_subset_takes_per_class_images_of_every_class():
     y = np.repeat(np.arange(3), [5, 7, 4])
     x = np.arange(len(y))[:, None, None, None] * np.ones((1, 2, 2, 3), np.uint8)
-    xs, ys = regularize.balanced_subset(x, y, per_class=3, seed=1)
+    xs, ys = overfitting.balanced_subset(x, y, per_class=3, seed=1)
     assert np.bincount(ys).tolist() == [3, 3, 3]
     np.testing.assert_array_equal(y[xs[:, 0, 0, 0]], ys)  # images keep their labels
-    again = regularize.balanced_subset(x, y, per_class=3, seed=1)
+    again = overfitting.balanced_subset(x, y, per_class=3, seed=1)
     np.testing.assert_array_equal(again[1], ys)  # deterministic per seed
     assert len(set(xs[:, 0, 0, 0].tolist())) == 9  # no image twice
 
@@ -37,14 +38,14 @@ def test_balanced_subset_rejects_impossible_requests():
     y = np.repeat(np.arange(2), [5, 2])
     x = np.zeros((7, 2, 2, 3), np.uint8)
     with pytest.raises(ValueError, match="class 1 has only 2 images"):
-        regularize.balanced_subset(x, y, per_class=3)
+        overfitting.balanced_subset(x, y, per_class=3)
     with pytest.raises(ValueError, match="per_class must be >= 1"):
-        regularize.balanced_subset(x, y, per_class=0)
+        overfitting.balanced_subset(x, y, per_class=0)
 
 
 # ---- augmentation ----------------------------------------------------------------------------
 def test_augmentation_layers_change_images_in_training_only():
-    augment = regularize.augmentation_layers(0.2, seed=0)
+    augment = overfitting.augmentation_layers(0.2, seed=0)
     names = [type(layer).__name__ for layer in augment.layers]
     assert names == ["RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom"]
     x = np.random.default_rng(0).uniform(0, 255, (4, 16, 16, 3)).astype("float32")
@@ -56,12 +57,12 @@ def test_augmentation_layers_change_images_in_training_only():
 @pytest.mark.parametrize("strength", [0, -0.1, 0.6])
 def test_augmentation_strength_must_be_in_range(strength):
     with pytest.raises(ValueError, match="strength must be in"):
-        regularize.augmentation_layers(strength)
+        overfitting.augmentation_layers(strength)
 
 
 def test_augmented_examples_puts_the_original_first():
     x = np.random.default_rng(1).integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
-    grid = regularize.augmented_examples(x, regularize.augmentation_layers(0.2), n_variants=3)
+    grid = overfitting.augmented_examples(x, overfitting.augmentation_layers(0.2), n_variants=3)
     assert grid.shape == (8, 16, 16, 3) and grid.dtype == np.uint8
     np.testing.assert_array_equal(grid[0], x[0])
     np.testing.assert_array_equal(grid[4], x[1])
@@ -69,7 +70,7 @@ def test_augmented_examples_puts_the_original_first():
 
 # ---- the model -------------------------------------------------------------------------------
 def test_overfit_cnn_plain_is_the_classic_flatten_dense_model():
-    model = regularize.overfit_cnn((16, 16, 3), 4, widths=(4, 8), hidden=16)
+    model = overfitting.overfit_cnn((16, 16, 3), 4, widths=(4, 8), hidden=16)
     kinds = [type(layer).__name__ for layer in model.layers]
     assert "Flatten" in kinds and "Dropout" not in kinds and "Sequential" not in kinds
     assert model.get_layer("dense").units == 16
@@ -78,7 +79,7 @@ def test_overfit_cnn_plain_is_the_classic_flatten_dense_model():
 
 
 def test_overfit_cnn_with_every_regulariser():
-    model = regularize.overfit_cnn((16, 16, 3), 4, widths=(4, 8), hidden=16, dropout=0.4,
+    model = overfitting.overfit_cnn((16, 16, 3), 4, widths=(4, 8), hidden=16, dropout=0.4,
                                    l2=1e-3, augment=0.1)
     assert model.get_layer("augment").name == "augment"
     assert model.get_layer("dropout").rate == pytest.approx(0.4)
@@ -91,23 +92,23 @@ def test_overfit_cnn_with_every_regulariser():
 @pytest.mark.parametrize("kwargs, match", [({"dropout": 1.0}, "dropout"), ({"l2": -1}, "l2")])
 def test_overfit_cnn_rejects_bad_settings(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        regularize.overfit_cnn((16, 16, 3), 4, **kwargs)
+        overfitting.overfit_cnn((16, 16, 3), 4, **kwargs)
 
 
 # ---- training and the evidence ---------------------------------------------------------------
 def test_train_overfit_with_early_stopping_and_the_gap_helpers(tiny):
     val = (tiny.x_val, tiny.y_val)
-    model, run = regularize.train_overfit(tiny.x_train, tiny.y_train, val, N_CLASSES,
+    model, run = overfitting.train_overfit(tiny.x_train, tiny.y_train, val, N_CLASSES,
                                           name="tiny", epochs=3, augment=0.1, dropout=0.2,
                                           l2=1e-4, patience=1, seed=0, progress=False)
     assert isinstance(run, train.Run) and 2 <= len(run.history["loss"]) <= 3
-    gaps = regularize.epoch_gaps(run)
+    gaps = overfitting.epoch_gaps(run)
     np.testing.assert_allclose(gaps, np.subtract(run.history["accuracy"],
                                                  run.history["val_accuracy"]))
-    tr, va, gap = regularize.clean_gap(model, tiny.x_train, tiny.y_train, *val)
+    tr, va, gap = overfitting.clean_gap(model, tiny.x_train, tiny.y_train, *val)
     assert 0 <= tr <= 1 and 0 <= va <= 1 and gap == pytest.approx(tr - va)
-    assert 0 <= regularize.confidence_on_mistakes(model, *val) <= 1
-    table = regularize.gap_table(run, every=2)
+    assert 0 <= overfitting.confidence_on_mistakes(model, *val) <= 1
+    table = overfitting.gap_table(run, every=2)
     assert table.splitlines()[0].split() == ["epoch", "train", "acc", "val", "acc", "gap",
                                              "val", "loss"]
 
@@ -115,18 +116,18 @@ def test_train_overfit_with_early_stopping_and_the_gap_helpers(tiny):
 def test_train_overfit_is_deterministic(tiny):
     kw = dict(name="d", epochs=1, augment=0.1, dropout=0.2, seed=5, progress=False)
     val = (tiny.x_val, tiny.y_val)
-    _, a = regularize.train_overfit(tiny.x_train, tiny.y_train, val, N_CLASSES, **kw)
-    _, b = regularize.train_overfit(tiny.x_train, tiny.y_train, val, N_CLASSES, **kw)
+    _, a = overfitting.train_overfit(tiny.x_train, tiny.y_train, val, N_CLASSES, **kw)
+    _, b = overfitting.train_overfit(tiny.x_train, tiny.y_train, val, N_CLASSES, **kw)
     assert a.history == b.history
 
 
 def test_early_stop_point_reads_the_best_epoch():
     run = train.Run("r", {"val_loss": [2.0, 1.5, 1.7, 1.9], "val_accuracy": [0.2, 0.4, 0.5, 0.3],
                           "accuracy": [0.3, 0.6, 0.8, 0.9]})
-    assert regularize.early_stop_point(run) == (2, pytest.approx(0.4))
-    assert regularize.early_stop_point(run, "val_accuracy") == (3, pytest.approx(0.5))
-    assert regularize.epoch_gaps(run) == pytest.approx([0.1, 0.2, 0.3, 0.6])
-    stopper = regularize.early_stopping(4)
+    assert overfitting.early_stop_point(run) == (2, pytest.approx(0.4))
+    assert overfitting.early_stop_point(run, "val_accuracy") == (3, pytest.approx(0.5))
+    assert overfitting.epoch_gaps(run) == pytest.approx([0.1, 0.2, 0.3, 0.6])
+    stopper = overfitting.early_stopping(4)
     assert stopper.patience == 4 and stopper.restore_best_weights
 
 

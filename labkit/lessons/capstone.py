@@ -1,12 +1,11 @@
-"""The capstone's pipeline: one switch per fault, so the notebook can fix them one at a time."""
+"""The capstone (notebook 11): a pipeline with one switch per fault, fixed one at a time."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 
-from labkit import data as datasets
-from labkit import doctor, models, train
+from labkit import doctor, models, splits, train
 from labkit.config import Profile, seed_everything
 from labkit.lessondata import LessonData
 
@@ -53,7 +52,7 @@ def training_arrays(p: Pipeline, data: LessonData, seed: int):
     """``(x, y, fit_kwargs)``: sorted arrays + ``validation_split``, or a stratified split."""
     x_sorted, y_sorted = data.pooled_by_class()
     if p.split == "stratified":
-        x_tr, y_tr, x_va, y_va = datasets.stratified_split(x_sorted, y_sorted, 0.2, seed=seed)
+        x_tr, y_tr, x_va, y_va = splits.stratified_split(x_sorted, y_sorted, 0.2, seed=seed)
         return x_tr, y_tr, {"validation_data": (x_va, y_va)}
     return x_sorted, y_sorted, {"validation_split": 0.2}
 

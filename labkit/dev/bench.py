@@ -1,4 +1,4 @@
-"""``python -m labkit.bench [--quick] [--json PATH]``: how fast the course runs on this machine.
+"""``python -m labkit.dev.bench [--quick] [--json PATH]``: how fast the course runs on this machine.
 
 Measures, each with a warm-up and the median of a few repeats:
 
@@ -8,7 +8,7 @@ Measures, each with a warm-up and the median of a few repeats:
 - scratch: seconds per epoch of ``models.scratch_cnn`` on 32x32 images;
 - flops: the FLOP/s that scratch-CNN training achieves vs a float32 matmul (2048x2048) on the
   same machine (model FLOPs counted from its conv and dense layers; training = 3x forward);
-- pipeline: training throughput of ``data.make_pipeline`` (uint8 images, RandomFlip +
+- pipeline: training throughput of ``pipelines.make_pipeline`` (uint8 images, RandomFlip +
   RandomTranslation and 1/255 scaling in the pipeline) vs the legacy
   ``ImageDataGenerator(...).flow()`` doing the same work, feeding the same model; plus both
   pipelines alone (no model) and the model fed in-memory arrays (the ceiling for any pipeline);
@@ -295,7 +295,7 @@ def bench_pipeline(s: Settings) -> Figures:
     """
     import importlib.util
 
-    from labkit import data, models, shapes
+    from labkit import models, pipelines, shapes
 
     batch = 64
     n_classes = len(shapes.TARGET_CLASSES)
@@ -307,7 +307,7 @@ def bench_pipeline(s: Settings) -> Figures:
                                                             rescale=None))
 
     def tf_data():
-        return data.make_pipeline(x, y, batch_size=batch, augment=_augmenter(),
+        return pipelines.make_pipeline(x, y, batch_size=batch, augment=_augmenter(),
                                   preprocess=_scale, seed=0)
 
     out: Figures = {"images": s.pipeline_images, "size": 32, "batch_size": batch,
@@ -553,7 +553,7 @@ def markdown_table(figures: Figures) -> str:
     meta = figures.get("meta", {})
     if meta:
         lines.append("")
-        command = f"python -m labkit.bench{' --quick' if meta.get('quick') else ''} --markdown"
+        command = f"python -m labkit.dev.bench{' --quick' if meta.get('quick') else ''} --markdown"
         lines.append(f"Median of {meta.get('repeats')} repeat(s) after a warm-up (the first, "
                      f"tracing epoch or click is kept out of the medians); measured "
                      f"{meta.get('date', '')} "
@@ -569,7 +569,7 @@ def text_table(figures: Figures) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m labkit.bench",
+    parser = argparse.ArgumentParser(prog="python -m labkit.dev.bench",
                                      description="How fast the course runs on this machine.")
     parser.add_argument("--quick", action="store_true",
                         help="fewer images and repeats (seconds, not minutes; for tests)")

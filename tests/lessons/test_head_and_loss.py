@@ -1,4 +1,4 @@
-"""labkit.heads (lesson 08): head + loss variants on tiny random features, and its panel."""
+"""labkit.lessons.head_and_loss (lesson 08): head + loss variants, and its panel."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from labkit import heads, panels, session, transfer  # noqa: E402
+from labkit import panels, session, transfer  # noqa: E402
 from labkit.config import QUICK  # noqa: E402
 from labkit.lessondata import LessonData  # noqa: E402
+from labkit.lessons import head_and_loss as hl  # noqa: E402
 
 N_CLASSES, N_FEATURES = 10, 12
 
@@ -38,51 +39,51 @@ def tiny_set():
 
 
 def test_variants_are_well_formed():
-    assert set(heads.FIXES) == {"softmax + sparse CE", "linear + sparse CE(from_logits=True)"}
-    for name, v in heads.HEAD_VARIANTS.items():
-        assert v.loss in (heads.SPARSE_CE, heads.CATEGORICAL_CE, heads.BINARY_CE), name
-        assert v.labels in heads.LABEL_FORMATS and v.what, name
+    assert set(hl.FIXES) == {"softmax + sparse CE", "linear + sparse CE(from_logits=True)"}
+    for name, v in hl.HEAD_VARIANTS.items():
+        assert v.loss in (hl.SPARSE_CE, hl.CATEGORICAL_CE, hl.BINARY_CE), name
+        assert v.labels in hl.LABEL_FORMATS and v.what, name
         assert v.code(N_CLASSES).startswith("Dense("), name
-    code = heads.HEAD_VARIANTS["linear + sparse CE(from_logits=True)"].code(10)
+    code = hl.HEAD_VARIANTS["linear + sparse CE(from_logits=True)"].code(10)
     assert code.startswith("Dense(10);") and "from_logits=True" in code
-    assert "-> any layer" in heads.HEAD_VARIANTS[
+    assert "-> any layer" in hl.HEAD_VARIANTS[
         "softmax + sparse CE(from_logits=True), no rescue"].code()
 
 
 def test_labels_as():
     y = np.array([0, 2, 1])
-    assert heads.labels_as(y, "int", 3).tolist() == [0, 2, 1]
-    onehot = heads.labels_as(y, "one-hot", 3)
+    assert hl.labels_as(y, "int", 3).tolist() == [0, 2, 1]
+    onehot = hl.labels_as(y, "one-hot", 3)
     assert onehot.dtype == np.float32 and onehot.tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 0]]
     with pytest.raises(ValueError, match="unknown label format"):
-        heads.labels_as(y, "sparse", 3)
+        hl.labels_as(y, "sparse", 3)
 
 
 def test_binary_accuracy_counts_every_output():
     y = np.arange(20) % N_CLASSES
-    onehot = heads.labels_as(y, "one-hot", N_CLASSES)
+    onehot = hl.labels_as(y, "one-hot", N_CLASSES)
     always_no = np.zeros_like(onehot)
-    assert heads.binary_accuracy(onehot, always_no) == pytest.approx(0.9)
-    assert heads.argmax_accuracy(y, always_no) == pytest.approx(0.1)  # arg-max picks class 0
-    assert heads.binary_accuracy(onehot, onehot) == heads.argmax_accuracy(y, onehot) == 1.0
+    assert hl.binary_accuracy(onehot, always_no) == pytest.approx(0.9)
+    assert hl.argmax_accuracy(y, always_no) == pytest.approx(0.1)  # arg-max picks class 0
+    assert hl.binary_accuracy(onehot, onehot) == hl.argmax_accuracy(y, onehot) == 1.0
 
 
 def test_output_summary():
     softmax = np.full((4, 5), 0.2)
-    summary = heads.output_summary(softmax)
+    summary = hl.output_summary(softmax)
     assert summary["sum min"] == pytest.approx(1) == summary["sum max"]
     assert summary["outside (0, 1)"] == 0
     logits = np.array([[-3.0, 0.5, 2.0, 0.0]])
-    assert heads.output_summary(logits)["outside (0, 1)"] == pytest.approx(0.75)
+    assert hl.output_summary(logits)["outside (0, 1)"] == pytest.approx(0.75)
 
 
 def test_error_line_keeps_the_informative_line():
     tf_style = ValueError("Graph execution error:\n\nDetected at node x defined at:\n"
                           "  File \"a.py\", line 1\n\nindices[3] = 9 is not in [0, 9)\n"
                           "\t [[{{node GatherV2}}]] [Op:__inference]")
-    assert heads.error_line(tf_style) == "ValueError: indices[3] = 9 is not in [0, 9)"
-    assert heads.error_line(TypeError("bad\nmore")) == "TypeError: bad"
-    assert heads.error_line(RuntimeError("")) == "RuntimeError: "
+    assert hl.error_line(tf_style) == "ValueError: indices[3] = 9 is not in [0, 9)"
+    assert hl.error_line(TypeError("bad\nmore")) == "TypeError: bad"
+    assert hl.error_line(RuntimeError("")) == "RuntimeError: "
 
 
 @pytest.mark.filterwarnings("ignore:.*received `from_logits=True`")
@@ -94,7 +95,7 @@ def test_build_head_and_the_hidden_logits():
     for name in ("softmax + sparse CE(from_logits=True)",
                  "softmax + sparse CE(from_logits=True), no rescue"):
         keras.utils.set_random_seed(0)
-        head = heads.build_head(N_FEATURES, N_CLASSES, heads.HEAD_VARIANTS[name])
+        head = hl.build_head(N_FEATURES, N_CLASSES, hl.HEAD_VARIANTS[name])
         losses[name] = head.evaluate(x, y, verbose=0, return_dict=True)["loss"]
     assert "hide_logits" in [layer.name for layer in head.layers]
     rescued, hidden = losses.values()
@@ -105,37 +106,37 @@ def test_build_head_and_the_hidden_logits():
 
 def test_train_variant_reports_and_true_scores(tiny_set):
     feats, data = tiny_set
-    fix = heads.train_variant(feats, data, "softmax + sparse CE", epochs=2, lr=1e-2, seed=0)
+    fix = hl.train_variant(feats, data, "softmax + sparse CE", epochs=2, lr=1e-2, seed=0)
     assert not fix.failed and fix.metric == "accuracy"
     assert fix.reported == pytest.approx(fix.true_accuracy)  # sparse accuracy is arg-max
     assert {"true_accuracy", "val_true_accuracy", "accuracy"} <= set(fix.run.history)
     assert len(fix.run.history["val_true_accuracy"]) == 2
     assert "Keras accuracy" in fix.line() and "true (arg-max) accuracy" in fix.line()
 
-    bce = heads.train_variant(feats, data, "sigmoid + binary CE", epochs=2, lr=1e-2, seed=0)
+    bce = hl.train_variant(feats, data, "sigmoid + binary CE", epochs=2, lr=1e-2, seed=0)
     assert bce.metric == "binary_accuracy" and 0 <= bce.reported <= 1
     assert 0 <= bce.true_accuracy <= 1 and bce.scores.confusion.sum() == len(data.y_test)
 
-    single = heads.train_variant(feats, data, "Dense(1, sigmoid) + binary CE", epochs=1, seed=0)
+    single = hl.train_variant(feats, data, "Dense(1, sigmoid) + binary CE", epochs=1, seed=0)
     assert single.true_accuracy == pytest.approx(np.mean(data.y_test == 0))  # always class 0
 
 
 def test_train_variant_catches_keras_errors(tiny_set):
     feats, data = tiny_set
-    onehot = heads.train_variant(feats, data, "one-hot labels + sparse CE", epochs=1)
+    onehot = hl.train_variant(feats, data, "one-hot labels + sparse CE", epochs=1)
     assert onehot.failed and onehot.error.startswith("ValueError")
     assert onehot.reported is None and onehot.true_accuracy is None
     assert "raised ValueError" in onehot.line()
-    ints = heads.train_variant(feats, data, "int labels + categorical CE", epochs=1)
+    ints = hl.train_variant(feats, data, "int labels + categorical CE", epochs=1)
     assert ints.failed and ints.error.startswith("ValueError")
-    nine = heads.train_variant(feats, data, "Dense(9) for 10 classes", epochs=1)
+    nine = hl.train_variant(feats, data, "Dense(9) for 10 classes", epochs=1)
     # CPU: TensorFlow raises; GPU: it returns NaN losses instead (documented)
     assert (nine.failed and "9" in nine.error) or not np.isfinite(nine.run.last("loss"))
     with pytest.raises(ValueError):
-        heads.train_variant(feats, data, "one-hot labels + sparse CE", epochs=1,
+        hl.train_variant(feats, data, "one-hot labels + sparse CE", epochs=1,
                             raise_errors=True)
     with pytest.raises(ValueError, match="unknown head variant"):
-        heads.train_variant(feats, data, "softmax + hinge", epochs=1)
+        hl.train_variant(feats, data, "softmax + hinge", epochs=1)
 
 
 def test_train_variants_and_plot(tiny_set, capsys):
@@ -143,20 +144,20 @@ def test_train_variants_and_plot(tiny_set, capsys):
 
     matplotlib.use("Agg")
     feats, data = tiny_set
-    results = heads.train_variants(feats, data, ["softmax + sparse CE",
+    results = hl.train_variants(feats, data, ["softmax + sparse CE",
                                                  "int labels + categorical CE"], epochs=1)
     assert list(results) == ["softmax + sparse CE", "int labels + categorical CE"]
     assert len(capsys.readouterr().out.strip().splitlines()) == 2
-    ax = heads.plot_reported_vs_true(results, title="t")
+    ax = hl.plot_reported_vs_true(results, title="t")
     assert len(ax.patches) == 4 and ax.get_title() == "t"
 
 
-def test_heads_panel_runs_and_reports_errors(tiny_set):
+def test_head_and_loss_panel_runs_and_reports_errors(tiny_set):
     feats, data = tiny_set
     lab = session.Lab(profile=QUICK, seed=0, gpus=())
-    panel = panels.heads_panel(lab, data, feats, variant="softmax + sparse CE")
+    panel = panels.head_and_loss_panel(lab, data, feats, variant="softmax + sparse CE")
     assert list(panel.controls) == ["variant", "lr", "epochs"]
-    assert list(panel.controls["variant"].options) == list(heads.HEAD_VARIANTS)
+    assert list(panel.controls["variant"].options) == list(hl.HEAD_VARIANTS)
     assert panel.settings()["epochs"] == QUICK.head_epochs
     panel.controls["epochs"].value = 1
     assert panel.start() and panel.wait(60)

@@ -1,6 +1,6 @@
 """Pretrain the offline MiniVGG base on the shapes *source* task.
 
-    python -m labkit.pretrain [--backbone minivgg|minivgg_bn] [--epochs 30] [--n-train 20000]
+    python -m labkit.dev.pretrain [--backbone minivgg|minivgg_bn] [--epochs 30] [--n-train 20000]
 
 Writes ``labkit/weights/<backbone>_source.weights.h5`` (the conv blocks only), the source-task
 head, and ``<backbone>_source.json`` (source-task accuracy, time taken, the command, the file's
@@ -12,53 +12,21 @@ this base in the lessons is transfer learning, not leakage.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 
 from labkit import config, models, shapes
-
-SOURCE_SIZE = 64
-HELD_OUT_SEED = 10_001  # the held-out source sample used by the tests
-
-
-def sha256(path: Path) -> str:
-    """Hex SHA-256 of a file."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def metadata_file(backbone: str = "minivgg") -> Path:
-    """The JSON record of how the shipped weights of ``backbone`` were made."""
-    return models.shipped_weights(backbone).with_name(f"{backbone}_source.json")
-
-
-def load_source_head(backbone: str = "minivgg") -> list[np.ndarray]:
-    """The shipped source-task head's weights (kernel, bias), as ``main`` saved them."""
-    with np.load(models.source_head_file(backbone)) as saved:
-        return [saved[k] for k in sorted(saved.files, key=lambda k: int(k.split("_")[1]))]
-
-
-def source_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Source-task images (64x64) and labels."""
-    return shapes.make_shapes(n, SOURCE_SIZE, seed=seed, task="source")
-
-
-def source_classifier(base):
-    """MiniVGG base + a linear softmax head over the source classes."""
-    n_classes = len(shapes.class_names("source"))
-    return models.attach_head(base, n_classes)
-
-
-def source_accuracy(base, head_weights: list[np.ndarray], n: int = 1000) -> float:
-    """Accuracy of base + saved source head on a held-out source sample."""
-    model = source_classifier(base)
-    model.get_layer("head").set_weights(head_weights)
-    x, y = source_data(n, HELD_OUT_SEED)
-    pred = model.predict(models.caffe_preprocess(x), verbose=0).argmax(1)
-    return float((pred == y).mean())
+from labkit.source_task import (
+    HELD_OUT_SEED,
+    SOURCE_SIZE,
+    metadata_file,
+    sha256,
+    source_accuracy,
+    source_classifier,
+    source_data,
+)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -90,7 +58,7 @@ def main(argv: list[str] | None = None) -> dict:
     np.savez(models.source_head_file(args.backbone), *head)
     held_out = source_accuracy(base, head)
     meta = {
-        "command": "python -m labkit.pretrain " + " ".join(argv or []),
+        "command": "python -m labkit.dev.pretrain " + " ".join(argv or []),
         "epochs": args.epochs, "n_train": args.n_train, "seed": args.seed,
         "seconds": round(seconds, 1), "held_out_seed": HELD_OUT_SEED,
         "source_accuracy": round(held_out, 4), "sha256": sha256(out),

@@ -1,19 +1,16 @@
-"""Array helpers for the lessons: checks, stratified splits, imbalance, and tf.data pipelines.
+"""Label and image checks, stratified splits, imbalance makers, oversampling and class weights.
 
 Images are uint8 RGB NHWC (N, H, W, 3) in 0-255 and labels are integer class indices (N,),
-unless a function says otherwise. Everything is deterministic per ``seed``. TensorFlow is only
-imported by :func:`make_pipeline`, so the NumPy helpers stay quick to import.
+unless a function says otherwise. Everything is deterministic per ``seed``. NumPy only: the
+tf.data side lives in :mod:`labkit.pipelines`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from collections.abc import Sequence
+from typing import Any, overload
 
 import numpy as np
-
-if TYPE_CHECKING:
-    import tensorflow as tf
 
 Array = np.ndarray
 
@@ -290,84 +287,3 @@ def class_weights(y: Any, n_classes: int | None = None) -> dict[int, float]:
     counts = class_counts(y, n_classes)
     present = int((counts > 0).sum())
     return {int(c): (float(len(y) / (present * n)) if n else 0.0) for c, n in enumerate(counts)}
-
-
-# ---- tf.data ---------------------------------------------------------------------------------
-def make_pipeline(
-    x: Array,
-    y: Any,
-    batch_size: int = 32,
-    shuffle: bool = True,
-    seed: int | None = 0,
-    augment: Callable[..., Any] | None = None,
-    cache: bool = True,
-    preprocess: Callable[[Any], Any] | None = None,
-) -> tf.data.Dataset:
-    """``from_tensor_slices -> cache -> shuffle -> batch -> augment -> preprocess -> prefetch``.
-
-    - Shuffles the whole set with ``seed``, a new order every epoch (same sequence per seed).
-    - ``augment``: a Keras layer/model (called with ``training=True``) or a function on a batch.
-    - ``preprocess``: a function on a batch, e.g. ``keras.applications.vgg16.preprocess_input``.
-    - Images stay uint8 unless ``augment`` or ``preprocess`` is given; then they are cast to
-      float32 (still 0-255) first. Caching happens before shuffling and augmenting, so each
-      epoch sees fresh random augmentations.
-    """
-    import keras
-    import tensorflow as tf
-
-    y = _labels(y)
-    _same_length(x, y)
-    _check_seed(seed)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) \
-            or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    for arg, fn in (("augment", augment), ("preprocess", preprocess)):
-        if fn is not None and not callable(fn):
-            raise ValueError(f"{arg} must be callable (a Keras layer or a function), got {fn!r}")
-    ds = tf.data.Dataset.from_tensor_slices((np.asarray(x), y))
-    if cache:
-        ds = ds.cache()
-    if shuffle:
-        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(int(batch_size))
-    if augment is not None or preprocess is not None:
-        is_layer = isinstance(augment, keras.layers.Layer)
-
-        def transform(xb: tf.Tensor, yb: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            xb = tf.cast(xb, tf.float32)
-            if augment is not None:
-                xb = augment(xb, training=True) if is_layer else augment(xb)
-            if preprocess is not None:
-                xb = preprocess(xb)
-            return xb, yb
-
-        ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
-
-
-def augment_minority(x: Array, y: Any, augment, seed: int | None = 0,
-                     batch_size: int = 256) -> tuple[Array, Array]:
-    """Top up every class to the largest count with *augmented* copies of its own images.
-
-    ``augment``: a Keras augmentation layer or model (called with ``training=True``). Returns
-    the original images plus the new ones (uint8, 0-255), shuffled. Training split only.
-    """
-    import keras
-
-    y = _labels(y)
-    _same_length(x, y)
-    _check_seed(seed)
-    rng = np.random.default_rng(seed)
-    counts = np.bincount(y)
-    target = int(counts.max()) if len(counts) else 0
-    picks = [rng.choice(np.flatnonzero(y == c), target - n) for c, n in enumerate(counts)
-             if 0 < n < target]
-    idx = np.concatenate(picks) if picks else np.array([], np.int64)
-    keras.utils.set_random_seed(int(rng.integers(2**31)))
-    new = [np.asarray(augment(np.asarray(x)[idx[i : i + batch_size]].astype("float32"),
-                              training=True))
-           for i in range(0, len(idx), batch_size)]
-    x_new = np.clip(np.concatenate(new), 0, 255).astype(np.uint8) if new else x[:0]
-    x_all, y_all = np.concatenate([x, x_new]), np.concatenate([y, y[idx]])
-    order = rng.permutation(len(y_all))
-    return x_all[order], y_all[order]

@@ -1,0 +1,1 @@
+"""Developer commands (``python -m labkit.dev.<name>``); never imported by a notebook."""

@@ -1,0 +1,1 @@
+"""Modules used by a single lesson; each docstring names its notebook."""

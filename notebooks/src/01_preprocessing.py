@@ -1,0 +1,270 @@
+# %% [markdown]
+# # 01 · Raw 0-255 pixels and mismatched preprocessing
+#
+# **What you will see.** Two places where "just feed it the pixels" goes wrong, and one where
+# it honestly does not:
+#
+# - **A from-scratch CNN** fed raw 0-255 pixels: with SGD (momentum 0.9, the classic snippet) it
+#   dies at chance level; with Adam it barely cares. We show both, measured.
+# - **A pretrained base** (the VGG-style base of this course) fed inputs unlike the ones it was
+#   pretrained on: scaled to 0-1 instead of caffe-style, RGB instead of BGR, grayscale, or with
+#   preprocessing applied at training time but forgotten at prediction time.
+#
+# Every number below is computed by this notebook when you run it.
+
+# %%
+import numpy as np
+
+import labkit
+from labkit import evidence, lessondata, panels, plots, report, scratch, train, transfer
+from labkit.lessons import preprocessing
+
+lab = labkit.setup()
+data = lessondata.load_lesson_data(lab.profile, seed=lab.seed)
+print(data.describe())
+EPOCHS = lab.profile.epochs
+CHANCE = 1 / data.n_classes
+
+# %% [markdown]
+# ## Part A · A CNN trained from scratch
+#
+# ### 1 · The code as found in the wild
+#
+# ```python
+# (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()   # uint8, 0-255
+# model = keras.Sequential([Conv2D(32, 3, activation="relu"), ..., Dense(10, "softmax")])
+# model.compile(optimizer=SGD(learning_rate=0.01, momentum=0.9), loss=..., metrics=[...])
+# model.fit(x_train, y_train, epochs=...)        # no scaling anywhere
+# ```
+#
+# labkit's `scratch.train_scratch(..., rescale=False)` is that model (three conv-conv-pool
+# blocks, global average pooling, softmax) with no scaling layer.
+
+# %%
+_, sgd_raw = scratch.train_scratch(data, name="SGD, raw 0-255", epochs=EPOCHS, lr=0.01,
+                                   optimizer="sgd", rescale=False, seed=lab.seed)
+_, adam_raw = scratch.train_scratch(data, name="Adam, raw 0-255", epochs=EPOCHS, lr=1e-3,
+                                    optimizer="adam", rescale=False, seed=lab.seed)
+
+# %% [markdown]
+# ### 2 · Run it
+
+# %%
+for run in (sgd_raw, adam_raw):
+    print(f"{run.name:<18} final val accuracy {run.last('val_accuracy'):.1%}  "
+          f"(chance {CHANCE:.0%})")
+plots.plot_curves([sgd_raw, adam_raw], title="Raw 0-255 inputs: SGD vs Adam");
+
+# %% [markdown]
+# ### 3 · Diagnose
+#
+# The first convolution multiplies pixels by weights initialised for inputs of size ~1. With
+# pixels up to 255, its outputs, and so the first gradients, are ~100x too large: SGD's first
+# steps are huge and push most ReLUs to "always off" (a dead network predicts one class). Adam
+# divides each step by a running estimate of the gradient's size, so the scale of the inputs
+# largely cancels out. Look at what the first layer receives, and inside the SGD network:
+
+# %%
+print(evidence.input_stats({"raw pixels": data.x_train[:500],
+                            "after Rescaling(1/255)": data.x_train[:500] / 255.0}))
+sgd_raw_1, _ = scratch.train_scratch(data, name="SGD raw, 1 epoch", epochs=1, lr=0.01,
+                                     optimizer="sgd", rescale=False, seed=lab.seed,
+                                     progress=False)
+print("SGD on raw pixels, predictions per class:",
+      evidence.prediction_spread(sgd_raw_1, data.x_val, data.n_classes))
+print("dead ReLU channels:", {k: f"{v:.0%}" for k, v in
+                              evidence.dead_relu_fraction(sgd_raw_1, data.x_val[:256]).items()})
+
+# %% [markdown]
+# ### 4 · The fix: scale inside the model
+#
+# Put `keras.layers.Rescaling(1/255)` **inside** the model (labkit's `rescale=True`), so
+# training, evaluation and any later `model.predict` on raw images all see the same inputs.
+
+# %%
+_, sgd_scaled = scratch.train_scratch(data, name="SGD, Rescaling(1/255)", epochs=EPOCHS,
+                                      lr=0.01, optimizer="sgd", rescale=True, seed=lab.seed)
+_, adam_scaled = scratch.train_scratch(data, name="Adam, Rescaling(1/255)", epochs=EPOCHS,
+                                       lr=1e-3, optimizer="adam", rescale=True, seed=lab.seed)
+
+# %% [markdown]
+# ### 5 · Side by side
+
+# %%
+scratch_runs = [sgd_raw, sgd_scaled, adam_raw, adam_scaled]
+for run in scratch_runs:
+    print(f"{run.name:<24} final val accuracy {run.last('val_accuracy'):.1%}")
+sgd_gain = sgd_scaled.last("val_accuracy") - sgd_raw.last("val_accuracy")
+adam_gap = abs(adam_scaled.last("val_accuracy") - adam_raw.last("val_accuracy"))
+print(f"scaling helps SGD by {100 * sgd_gain:+.1f} points and changes Adam by only "
+      f"{100 * adam_gap:.1f} points")
+plots.plot_curves(scratch_runs, metrics=("accuracy",), title="Scaling the inputs");
+
+# %% [markdown]
+# So for a from-scratch CNN with Adam, raw pixels are *not* what ruins accuracy, whatever the
+# forum posts say. The scale still matters for SGD, for learning-rate choices, and above all
+# for pretrained models, which is Part B.
+#
+# ## Part B · A pretrained base fed the wrong inputs
+#
+# ### 1 · The code as found in the wild
+#
+# The base (`lab.profile.backbone`) was pretrained on VGG16's caffe-style inputs: 0-255 pixels,
+# channels flipped to BGR, ImageNet channel means subtracted
+# (`keras.applications.vgg16.preprocess_input`). Code in the wild often does something else:
+#
+# ```python
+# datagen = ImageDataGenerator(rescale=1./255)        # legacy API, and the wrong scaling for VGG16
+# img = cv2.imread(path)                              # BGR, then fed as if RGB (or the reverse)
+# model.predict(img[None])                            # preprocessing forgotten at prediction time
+# ```
+#
+# We resize the images to the resolution the base was trained at (lesson 04 explains why),
+# extract features with the frozen base, and train a small softmax head on them.
+
+# %%
+base, caffe = transfer.lesson_base(lab.profile)
+SIZE = lab.profile.base_size
+right = transfer.features(base, data, caffe, size=SIZE)
+head, head_run = transfer.train_head(right, data, name="head on caffe inputs",
+                                     epochs=lab.profile.head_epochs, seed=lab.seed)
+right_test = train.evaluate(head, right.test, data.y_test, data.n_classes)
+print(f"head trained and tested with the base's own preprocessing: {right_test}")
+
+# %% [markdown]
+# ### 2 · Run it: the same head, other preprocessing at prediction time
+#
+# The head stays as trained; only the preprocessing of the test images changes, as when a
+# deployed model gets images prepared by other code.
+
+# %%
+mismatch = {}
+for name, fn in preprocessing.VARIANTS.items():
+    feats = transfer.features(base, data, fn, size=SIZE)
+    mismatch[name] = train.evaluate(head, feats.test, data.y_test, data.n_classes)
+    print(f"test inputs {name:<30} accuracy {mismatch[name].accuracy:.1%}")
+plots.plot_bars({k: v.accuracy for k, v in mismatch.items()},
+                title="One head, test images preprocessed five ways", ylabel="test accuracy");
+
+# %% [markdown]
+# And the "consistent but wrong" case: scale to 0-1 at training **and** test time. The head can
+# adapt, but the frozen base still sees inputs unlike its pretraining.
+
+# %%
+wrong = transfer.features(base, data, preprocessing.scale_0_1, size=SIZE)
+head_01, head_01_run = transfer.train_head(wrong, data, name="head on 0-1 inputs",
+                                           epochs=lab.profile.head_epochs, seed=lab.seed)
+wrong_test = train.evaluate(head_01, wrong.test, data.y_test, data.n_classes)
+print(f"0-1 scaling at train and test time: {wrong_test}")
+plots.plot_curves([head_run, head_01_run], title="Frozen base + head: caffe vs 0-1 inputs");
+
+# %% [markdown]
+# ### 3 · Diagnose: what the base expects versus what it receives
+#
+# The base's first layer learned its filters on inputs with the statistics in the first row.
+
+# %%
+sample = transforms = {name: fn(data.x_train[:256]) for name, fn in preprocessing.VARIANTS.items()}
+print(evidence.input_stats({k: np.asarray(v) for k, v in sample.items()}))
+
+# %% [markdown]
+# 0-1 inputs are ~255x smaller than the base expects, so the activations of every block are
+# tiny and mostly below the ReLU threshold. RGB order swaps the means (and the colours: this
+# dataset's red disc and blue disc, yellow square and cyan square differ only by channel order).
+# Per-class recall shows which classes the RGB mistake hits:
+
+# %%
+names = list(data.class_names)
+rgb = mismatch["RGB order (no BGR flip)"]
+for i, name in enumerate(names):
+    print(f"{name:<14} recall: right {right_test.per_class_recall[i]:.0%}  "
+          f"RGB order {rgb.per_class_recall[i]:.0%}")
+plots.plot_confusion(rgb.confusion, names, title="Test images in RGB order, head trained on BGR");
+
+# %% [markdown]
+# ### 4 · The fix
+#
+# Use the base's own `preprocess_input`, and make it part of the model so no caller can forget
+# it (Keras 3: `keras.layers.Lambda(keras.applications.vgg16.preprocess_input)` as the first
+# layer, or a preprocessing function in your `tf.data` pipeline used for training **and**
+# serving). labkit's `transfer.lesson_base` returns the base with its matching function.
+#
+# ### 5 · Side by side
+
+# %%
+summary = {"caffe at train & test": right_test.accuracy, "0-1 at train & test": wrong_test.accuracy}
+summary.update({f"test: {k}": v.accuracy for k, v in mismatch.items() if not k.startswith("caffe")})
+for k, v in summary.items():
+    print(f"{k:<36} test accuracy {v:.1%}")
+worst = min(v.accuracy for v in mismatch.values())
+
+# %% [markdown]
+# ## 6 · Check: the lesson holds on this run
+
+# %%
+# The lesson's verdict: asserts the promised margin and prints the RESULT line for README.
+t = lab.profile.threshold
+verdict = report.check_lesson("01 preprocessing (SGD)", "val accuracy", sgd_raw.last("val_accuracy"),
+                    sgd_scaled.last("val_accuracy"), t("01_margin"))
+verdict = report.check_lesson("01 preprocessing (pretrained)", "test accuracy", worst,
+                    right_test.accuracy, t("01_margin"))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+report.claim("SGD on raw pixels ends within 5 points of chance",
+             sgd_raw.last("val_accuracy") <= CHANCE + 0.05)
+report.claim(f"Adam barely cares: raw vs scaled within {100 * t('01_adam_gap'):.0f} points",
+             adam_gap <= t("01_adam_gap"))
+report.claim(f"0-1 inputs to the caffe base lose >= {100 * t('01_consistent_margin'):.0f} points",
+             right_test.accuracy - wrong_test.accuracy >= t("01_consistent_margin"))
+report.claim(f"RGB order at test time loses >= {100 * t('01_rgb_margin'):.0f} points",
+             right_test.accuracy - rgb.accuracy >= t("01_rgb_margin"))
+print("each fix beats its failure by the promised margin: True")
+
+# %% [markdown]
+# ## 7 · Try it yourself
+#
+# Retrain the from-scratch CNN: switch the optimizer, the input scale and the learning rate.
+# Can you find an SGD learning rate at which raw pixels train? (Hint: divide by ~255.)
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+panels.scratch_panel(lab, data, title="Input scale x optimizer", optimizer="sgd", lr=0.01,
+                     inputs="raw 0-255")
+
+# %% [markdown]
+# ## 8 · Exercises
+#
+# 1. Train the head on **grayscale** features (train and test). How much of the accuracy loss
+#    is in the colour classes?
+# 2. Wrap the base so preprocessing is inside the model:
+#    `keras.Sequential([keras.Input((64, 64, 3)), keras.layers.Lambda(caffe), base])`, and check
+#    that raw images then give the right accuracy.
+# 3. Why does `raw 0-255` (no mean subtraction, but the right channel order and scale) hurt less
+#    than 0-1 scaling?
+
+# %% jupyter={"source_hidden": true}
+# Solutions (expand to read).
+# 1. gray = transfer.features(base, data, preprocessing.caffe_gray, size=SIZE)
+#    h, _ = transfer.train_head(gray, data, epochs=lab.profile.head_epochs, seed=lab.seed)
+#    s = train.evaluate(h, gray.test, data.y_test, data.n_classes); compare s.per_class_recall
+#    with right_test.per_class_recall: red/blue disc and yellow/cyan square collapse in pairs.
+# 2. The Lambda layer runs caffe() on whatever comes in, so callers pass raw 0-255 RGB.
+# 3. Subtracting ~100-120 per channel only shifts the inputs; the first conv's biases absorb part
+#    of that shift. Dividing by 255 shrinks them ~255x, far outside anything the filters saw.
+
+# %% [markdown]
+# ## 9 · Takeaways
+#
+# - Scale inputs inside the model (`keras.layers.Rescaling`), so every caller gets it.
+# - A pretrained base needs **its own** preprocessing (`keras.applications.<model>.preprocess_input`),
+#   at training **and** prediction time, in the right channel order.
+# - Legacy code from the wild: `ImageDataGenerator(rescale=1./255)` and
+#   `tf.keras.preprocessing.image` are deprecated; use `keras.layers.Rescaling`, augmentation
+#   layers, and `keras.utils.image_dataset_from_directory` (see `labkit.folders`).
+#
+# Further reading: [Keras: VGG16 preprocess_input](https://keras.io/api/applications/vgg/);
+# [Keras: preprocessing layers](https://keras.io/api/layers/preprocessing_layers/).
+
+# %%
+print(lab.elapsed())

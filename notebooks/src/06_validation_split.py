@@ -1,0 +1,175 @@
+# %% [markdown]
+# # 06 · `validation_split` on data sorted by class
+#
+# **What you will see.** Images often arrive sorted by class: read folder by folder, or
+# concatenated class by class. `model.fit(x, y, validation_split=0.2)` then validates on
+# classes the model never trains on, because Keras takes the **last** 20% of the arrays
+# *before* it shuffles anything. Validation accuracy sits at zero while the model is fine on
+# the classes it saw, and the real model is missing whole classes. The fix: shuffle (better:
+# a stratified split) before holding out validation data.
+#
+# Every number below is computed by this notebook when you run it.
+
+# %%
+import numpy as np
+
+import labkit
+from labkit import lessondata, panels, plots, report, scratch, splits, train
+
+lab = labkit.setup()
+data = lessondata.load_lesson_data(lab.profile, seed=lab.seed)
+print(data.describe())
+EPOCHS, FRACTION = lab.profile.epochs, 0.2
+
+# %% [markdown]
+# ## 1 · The code as found in the wild
+#
+# ```python
+# x, y = load_images_folder_by_folder("data/")          # class 0 first, then class 1, ...
+# model.fit(x, y, epochs=8, validation_split=0.2)        # shuffle=True shuffles the training part only
+# ```
+#
+# We pool the lesson's training and validation images and sort them by class, as a folder-by-
+# folder loader would.
+
+# %%
+x_sorted, y_sorted = data.pooled_by_class()  # train + val, class 0 first, then class 1, ...
+print(f"{len(y_sorted)} images, labels start {y_sorted[:5].tolist()} ... end {y_sorted[-5:].tolist()}")
+wild_model, wild_run = scratch.train_scratch(
+    data, name="validation_split=0.2 on sorted data", epochs=EPOCHS, x_train=x_sorted,
+    y_train=y_sorted, validation_split=FRACTION, seed=lab.seed)
+
+# %% [markdown]
+# ## 2 · Run it
+
+# %%
+print(f"final train accuracy {wild_run.last('accuracy'):.1%}, "
+      f"final val accuracy {wild_run.last('val_accuracy'):.1%}")
+plots.plot_curves([wild_run], title="validation_split on sorted data");
+
+# %% [markdown]
+# ## 3 · Diagnose: which classes ended up where?
+#
+# Keras cuts the arrays at `int(len(x) * (1 - validation_split))`: everything after it is the
+# validation set. Count the classes on each side of the cut.
+
+# %%
+cut = int(len(y_sorted) * (1 - FRACTION))
+train_counts = splits.class_counts(y_sorted[:cut], data.n_classes)
+val_counts = splits.class_counts(y_sorted[cut:], data.n_classes)
+for name, n_tr, n_va in zip(data.class_names, train_counts, val_counts, strict=True):
+    print(f"{name:<14} train {n_tr:>4}   validation {n_va:>4}")
+missing = [data.class_names[c] for c in range(data.n_classes) if train_counts[c] == 0]
+print(f"classes never seen in training: {missing}")
+wild_test = train.evaluate(wild_model, data.x_test, data.y_test, data.n_classes)
+print(f"on the balanced test set: {wild_test}")
+for c, name in enumerate(data.class_names):
+    if name in missing:
+        print(f"  recall of {name}: {wild_test.per_class_recall[c]:.0%}")
+
+# %% [markdown]
+# The validation set holds only classes the model never trained on, so validation accuracy
+# measures nothing useful; and the model itself cannot recognise those classes at all.
+# `shuffle=True` (the default) does not help: Keras splits first, then shuffles the training
+# part each epoch.
+#
+# ## 4 · The fix: shuffle, or better, a stratified split
+#
+# `labkit.splits.stratified_split` shuffles with a seed and keeps every class's share the same in
+# both parts (scikit-learn's `train_test_split(..., stratify=y)` does the same).
+
+# %%
+x_tr, y_tr, x_va, y_va = splits.stratified_split(x_sorted, y_sorted, FRACTION, seed=lab.seed)
+print("validation images per class:", splits.class_counts(y_va, data.n_classes).tolist())
+fixed = lessondata.LessonData(x_tr, y_tr, x_va, y_va, data.x_test, data.y_test,
+                              data.class_names, data.source)
+fix_model, fix_run = scratch.train_scratch(fixed, name="stratified split", epochs=EPOCHS,
+                                           seed=lab.seed)
+fix_test = train.evaluate(fix_model, data.x_test, data.y_test, data.n_classes)
+
+# %% [markdown]
+# ## 5 · Side by side
+
+# %%
+left_out = [data.class_names.index(m) for m in missing]
+
+
+def left_out_recall(scores):
+    return float(np.mean([scores.per_class_recall[c] for c in left_out]))
+
+
+for name, run, scores in (("validation_split on sorted", wild_run, wild_test),
+                          ("stratified split", fix_run, fix_test)):
+    print(f"{name:<28} val accuracy {run.last('val_accuracy'):6.1%}   "
+          f"test accuracy {scores.accuracy:6.1%}   "
+          f"recall of {', '.join(missing)} {left_out_recall(scores):6.1%}")
+plots.plot_curves([wild_run, fix_run], metrics=("accuracy",), title="Sorted split vs stratified");
+
+# %% [markdown]
+# Overall test accuracy differs less than you might expect: the sorted-split model had more
+# training images for each of the classes it did see. The damage is concentrated where it
+# hurts most: the classes left out are never recognised, and the validation curve never told
+# you.
+
+# %% [markdown]
+# ## 6 · Check: the lesson holds on this run
+
+# %%
+# The lesson's verdict: asserts the promised margin and prints the RESULT line for README.
+t = lab.profile.threshold
+verdict = report.check_lesson("06 validation split", "recall of the classes left out",
+                    left_out_recall(wild_test), left_out_recall(fix_test), t("06_margin"))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+report.claim("the sorted split leaves whole classes out of training", len(missing) >= 1)
+report.claim("validation accuracy on the sorted split is (almost) zero",
+             wild_run.last("val_accuracy") <= 0.02)
+report.claim("the unseen classes are never recognised",
+             all(wild_test.per_class_recall[data.class_names.index(m)] == 0 for m in missing))
+report.claim("a stratified split puts every class in validation", bool((np.bincount(y_va) > 0).all()))
+print(f"the stratified split finds the left-out classes >= {100 * t('06_margin'):.0f} points "
+      "more often: True")
+
+# %% [markdown]
+# ## 7 · Try it yourself
+#
+# Switch between the two ways of splitting and change the validation fraction.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+panels.split_panel(lab, data, x_sorted, y_sorted)
+
+# %% [markdown]
+# ## 8 · Exercises
+#
+# 1. With `validation_split=0.5`, how many classes does the model never see?
+# 2. Shuffle with `rng.permutation` instead of a stratified split. How far from 10% of each
+#    class can a plain shuffle put in validation with these sizes?
+# 3. `keras.utils.image_dataset_from_directory(..., validation_split=0.2, subset="both", seed=1)`
+#    shuffles file names before splitting. Why does it need the same `seed` for both subsets
+#    when called twice?
+
+# %% jupyter={"source_hidden": true}
+# Solutions (expand to read).
+# 1. Half the pooled images: the last five classes are validation only.
+# 2. order = np.random.default_rng(0).permutation(len(y_sorted)); np.bincount(y_sorted[order][cut:])
+#    shows counts a few images either side of 50; stratification removes that noise.
+# 3. Each call shuffles the file list with its seed; a different seed would reshuffle, and the
+#    two subsets would overlap (validation images leaking into training).
+
+# %% [markdown]
+# ## 9 · Takeaways
+#
+# - `validation_split` takes the **last** fraction of the arrays, before any shuffling. Never use
+#   it on data in a meaningful order.
+# - Split with a seeded, stratified split, and check the class counts of every split.
+# - For folders of images, `keras.utils.image_dataset_from_directory(..., validation_split=...,
+#   subset="both", seed=...)` shuffles before it splits (labkit: `labkit.folders.load_image_folder`).
+#   The legacy `ImageDataGenerator(validation_split=...).flow_from_directory(subset=...)` splits
+#   each class folder, which is safe, but it is deprecated in Keras 3.
+#
+# Further reading: [Keras Model.fit: validation_split](https://keras.io/api/models/model_training_apis/#fit-method).
+
+# %%
+print(lab.elapsed())
