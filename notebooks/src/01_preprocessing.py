@@ -13,9 +13,9 @@
 # Every number below is computed by this notebook when you run it.
 
 # %%
+import labkit  # first: keeps TensorFlow's C++ log lines out of this notebook
 import numpy as np
 
-import labkit
 from labkit import evidence, lessondata, panels, plots, report, scratch, train, transfer
 from labkit.lessons import preprocessing
 

@@ -9,10 +9,10 @@
 # Every number below is computed by this notebook when you run it.
 
 # %%
+import labkit  # first: keeps TensorFlow's C++ log lines out of this notebook
 import keras
 import numpy as np
 
-import labkit
 from labkit import evidence, lessondata, panels, plots, report, scratch, train
 
 lab = labkit.setup()

@@ -12,9 +12,9 @@
 # Every number below is computed by this notebook when you run it.
 
 # %%
+import labkit  # first: keeps TensorFlow's C++ log lines out of this notebook
 import time
 
-import labkit
 from labkit import evidence, lessondata, models, panels, plots, report, train, transfer
 
 lab = labkit.setup()

@@ -10,11 +10,11 @@
 # Every number below is computed by this notebook when you run it.
 
 # %%
+import labkit  # first: keeps TensorFlow's C++ log lines out of this notebook
 import dataclasses
 
 import keras
 
-import labkit
 from labkit import lessondata, models, panels, pipelines, plots, report, splits, train, transfer
 
 lab = labkit.setup()
@@ -27,7 +27,8 @@ x_test, y_test = splits.make_imbalanced(data.x_test, data.y_test, ratio=RATIO,
                                           minority_classes=RARE, seed=lab.seed + 1)
 imbalanced = dataclasses.replace(data, x_train=x_train, y_train=y_train)
 print(f"rare classes: {[data.class_names[c] for c in RARE]}, {RATIO:g}x rarer")
-counts = dict(zip(data.class_names, splits.class_counts(y_train, data.n_classes).tolist()))
+counts = dict(zip(data.class_names, splits.class_counts(y_train, data.n_classes).tolist(),
+                  strict=True))
 print("train images per class:", counts)
 plots.plot_bars(counts, title="Training images per class", fmt="{:.0f}");
 

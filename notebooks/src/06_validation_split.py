@@ -11,9 +11,9 @@
 # Every number below is computed by this notebook when you run it.
 
 # %%
+import labkit  # first: keeps TensorFlow's C++ log lines out of this notebook
 import numpy as np
 
-import labkit
 from labkit import lessondata, panels, plots, report, scratch, splits, train
 
 lab = labkit.setup()

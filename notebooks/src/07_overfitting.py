@@ -13,12 +13,12 @@
 # Every number below is computed by this notebook when you run it.
 
 # %%
+import labkit  # first: keeps TensorFlow's C++ log lines out of this notebook
 import keras
 import numpy as np
 import tensorflow as tf
 
-import labkit
-from labkit import lessondata, models, panels, pipelines, plots, report, train
+from labkit import lessondata, models, panels, plots, report, train
 from labkit.lessons import overfitting
 
 lab = labkit.setup()

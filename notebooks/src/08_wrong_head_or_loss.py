@@ -18,10 +18,10 @@
 # Every number below is computed by this notebook when you run it.
 
 # %%
+import labkit  # first: keeps TensorFlow's C++ log lines out of this notebook
 import keras
 import numpy as np
 
-import labkit
 from labkit import lessondata, panels, plots, report, transfer
 from labkit.lessons import head_and_loss
 

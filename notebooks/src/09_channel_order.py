@@ -22,6 +22,7 @@
 # Every number below is computed by this notebook when you run it.
 
 # %%
+import labkit  # first: keeps TensorFlow's C++ log lines out of this notebook
 import dataclasses
 import tempfile
 from pathlib import Path
@@ -29,7 +30,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-import labkit
 from labkit import evidence, folders, lessondata, panels, plots, report, scratch, shapes, train
 from labkit.lessons import channel_order
 

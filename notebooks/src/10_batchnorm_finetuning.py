@@ -19,10 +19,9 @@
 # computed by this notebook when you run it.
 
 # %%
+import labkit  # first: keeps TensorFlow's C++ log lines out of this notebook
 import keras
-import numpy as np
 
-import labkit
 from labkit import lessondata, models, panels, plots, report, train, transfer
 from labkit.lessons import batchnorm
 

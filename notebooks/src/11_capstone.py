@@ -11,7 +11,7 @@
 
 # %%
 import labkit
-from labkit import lessondata, plots, report, splits
+from labkit import lessondata, plots, report
 from labkit.lessons import capstone
 
 lab = labkit.setup()
