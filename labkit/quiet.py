@@ -21,7 +21,7 @@ import threading
 QUIET_ENV = "LABKIT_QUIET_STDERR"
 
 # absl/glog line: "E0000 00:00:1796127980.789019    3166 node_def_util.cc:182] ..."
-_LOG_LINE = re.compile(rb"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w.\-/]+:\d+\] ")
+_LOG_LINE = re.compile(rb"^[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w.\-/]+:\d+\] ")
 _NOISE = (
     re.compile(rb"^WARNING: All log messages before absl::InitializeLog\(\) is called"),
     re.compile(rb"^To enable the following instructions: .*rebuild TensorFlow"),
