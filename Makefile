@@ -9,7 +9,7 @@ LABKIT_PROFILE ?= quick
 NBVAL := $(BIN)/pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env \
 	--nbval-cell-timeout=600 --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/
 
-.PHONY: setup lab html test browser-deps clean
+.PHONY: setup lab html notebooks test browser-deps clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,13 @@ html: setup
 	LABKIT_PROFILE=$(LABKIT_PROFILE) $(BIN)/jupyter nbconvert --to html --execute \
 		--ExecutePreprocessor.timeout=600 --output-dir artifacts/html notebooks/*.ipynb
 
+# Rebuild the lessons: sync notebooks/src/*.py into notebooks/*.ipynb, execute them in place in
+# the quick profile, clean them, regenerate README's generated blocks. `make notebooks NB="03 10"`
+# rebuilds only those lessons.
+NB ?=
+notebooks: setup
+	$(BIN)/python -m labkit.dev.notebooks $(NB)
+
 # Debian's chromium for the browser tests; installed only when missing and we are root.
 browser-deps:
 	@if [ -x /usr/bin/chromium ]; then \
@@ -41,9 +48,9 @@ browser-deps:
 	fi
 
 test: setup browser-deps
-	$(BIN)/ruff check labkit tests conftest.py
+	$(BIN)/ruff check labkit tests conftest.py notebooks/src
+	$(BIN)/python -m labkit.dev.notebooks --check
 	$(BIN)/pytest -q tests
-	$(BIN)/python -m labkit.dev.results --check
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
 		set -x; LABKIT_PROFILE=quick $(NBVAL); \
 	else \
