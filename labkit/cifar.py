@@ -17,11 +17,12 @@ Offline with nothing found, :class:`FileNotFoundError` says which file to put wh
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import pickle
 import tarfile
-from collections.abc import Callable
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,17 @@ def _has_batches(folder: Path) -> bool:
     return all((folder / name).is_file() for name in (*TRAIN_BATCHES, TEST_BATCH))
 
 
+def _missing_batches(folder: Path) -> list[str]:
+    return [name for name in (*TRAIN_BATCHES, TEST_BATCH) if not (folder / name).is_file()]
+
+
+def _partial_folders(root: Path) -> list[Path]:
+    """Folders under ``root`` that hold some CIFAR-10 batches but not all of them."""
+    candidates = [root, *(root / layout for layout in _FOLDER_LAYOUTS)]
+    return [folder for folder in candidates if folder.is_dir()
+            and 0 < len(_missing_batches(folder)) < len(TRAIN_BATCHES) + 1]
+
+
 def _find_in(root: Path) -> Path | None:
     """The batches folder under ``root`` (extracting an archive there if need be), or None."""
     if root.is_file() and tarfile.is_tarfile(root):
@@ -96,19 +108,82 @@ def _find_in(root: Path) -> Path | None:
     return None
 
 
+def _incomplete_message(folder: Path) -> str:
+    missing = _missing_batches(folder)
+    return (
+        f"CIFAR-10 folder {folder} is incomplete: {', '.join(missing)} "
+        f"{'is' if len(missing) == 1 else 'are'} missing (labkit needs "
+        f"{', '.join((*TRAIN_BATCHES, TEST_BATCH))}). Fix: copy the missing "
+        f"file{'s' if len(missing) > 1 else ''} from {ARCHIVE_NAME} into {folder}, or delete "
+        f"{folder} and put {ARCHIVE_NAME} ({CIFAR_URL}) in {folder.parent} so labkit "
+        "extracts it again"
+    )
+
+
+def _members_to_extract(tar: tarfile.TarFile, archive: Path) -> list[tarfile.TarInfo]:
+    """The batch files of the archive, after checking that they fit (no archive bombs)."""
+    from labkit.splits import check_allocation
+
+    members = [m for m in tar.getmembers()
+               if m.name.split("/")[0] == BATCHES_DIR and ".." not in m.name.split("/")
+               and (m.isfile() or m.isdir())]
+    if not members:
+        raise CorruptBatchError(f"{archive} holds no {BATCHES_DIR}/ folder; it is not the "
+                                f"CIFAR-10 python archive. Download {CIFAR_URL} again")
+    files = [m for m in members if m.isfile()]
+    for m in files:
+        name = m.name.split("/", 1)[-1]
+        if name not in _EXTRACT_NAMES:
+            raise CorruptBatchError(f"{archive} holds an unexpected file {m.name}; it is not "
+                                    f"the CIFAR-10 python archive. Download {CIFAR_URL} again")
+        if m.size > MAX_BATCH_BYTES:
+            raise CorruptBatchError(
+                f"{archive} holds {m.name} of {m.size:,} bytes, larger than any real CIFAR-10 "
+                f"batch ({MAX_BATCH_BYTES:,} bytes at most); refusing to extract it. Delete "
+                f"the archive and download {CIFAR_URL} again")
+    total = sum(m.size for m in files)
+    allowed = max(_MAX_EXPANSION * archive.stat().st_size, 1 << 20)
+    if total > allowed:
+        raise CorruptBatchError(
+            f"{archive} ({archive.stat().st_size:,} bytes) would extract to {total:,} bytes; "
+            f"the real CIFAR-10 archive barely expands (163 MB -> 178 MB), so this is not it. "
+            f"Delete it and download {CIFAR_URL} again")
+    check_allocation(total, f"extracting {archive}", memory=False, disk=archive.parent)
+    return members
+
+
+def _is_write_error(err: BaseException) -> bool:
+    return isinstance(err, PermissionError) or getattr(err, "errno", None) in (
+        errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
+
+
 def _extract(archive: Path) -> Path:
     """Extract the batches from ``archive`` next to it; returns the batches folder."""
     dest = archive.parent
     try:
         with tarfile.open(archive, "r:*") as tar:
-            members = [m for m in tar.getmembers()
-                       if m.name.split("/")[0] == BATCHES_DIR and ".." not in m.name.split("/")
-                       and (m.isfile() or m.isdir())]
-            if not members:
-                raise CorruptBatchError(f"{archive} holds no {BATCHES_DIR}/ folder")
+            members = _members_to_extract(tar, archive)
             safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # 3.11.4+
-            tar.extractall(dest, members=members, **safe)
-    except (tarfile.TarError, OSError, EOFError) as err:
+            try:
+                tar.extractall(dest, members=members, **safe)
+            except OSError as err:
+                if not _is_write_error(err):
+                    raise
+                raise PermissionError(
+                    f"cannot extract CIFAR-10 archive {archive}: cannot write into {dest} "
+                    f"({err.strerror or err}). The archive itself is fine. Fix: make {dest} "
+                    f"writable, or extract it yourself into a folder you can write "
+                    f"(`tar xzf {archive} -C FOLDER`) and pass data_dir=FOLDER or set "
+                    f"${DATA_ENV}=FOLDER"
+                ) from err
+    except (tarfile.TarError, EOFError, zlib.error) as err:
+        raise CorruptBatchError(
+            f"cannot extract CIFAR-10 archive {archive} ({err}); it is probably incomplete: "
+            f"delete it and download {CIFAR_URL} again"
+        ) from err
+    except OSError as err:
+        if isinstance(err, PermissionError) or _is_write_error(err):
+            raise
         raise CorruptBatchError(
             f"cannot extract CIFAR-10 archive {archive} ({err}); it is probably incomplete: "
             f"delete it and download {CIFAR_URL} again"
@@ -116,8 +191,8 @@ def _extract(archive: Path) -> Path:
     folder = dest / BATCHES_DIR
     if not _has_batches(folder):
         raise CorruptBatchError(
-            f"CIFAR-10 archive {archive} extracted to {folder}, but the batches "
-            f"{', '.join((*TRAIN_BATCHES, TEST_BATCH))} are not all there; delete the archive "
+            f"CIFAR-10 archive {archive} extracted to {folder}, but "
+            f"{', '.join(_missing_batches(folder))} are not there; delete the archive "
             f"and download {CIFAR_URL} again"
         )
     return folder
@@ -162,6 +237,9 @@ def find_cifar10(data_dir: str | os.PathLike[str] | None = None, download: bool 
         found = _find_in(root)
         if found is not None:
             return found
+    partial = [folder for root in roots for folder in _partial_folders(root)]
+    if partial:  # say which file is missing where, not "not found"
+        raise FileNotFoundError(_incomplete_message(partial[0]))
     if not download:
         raise FileNotFoundError(_not_found_message(roots, "download=False"))
     try:
@@ -173,32 +251,138 @@ def find_cifar10(data_dir: str | os.PathLike[str] | None = None, download: bool 
 
 
 # ---- reading the batches ---------------------------------------------------------------------
-def _numpy_global(name: str) -> Callable[..., Any]:
+# A batch is a protocol-2 pickle (Python 2's cPickle for the real files, Python 3 for the
+# fixture) of a dict: b"data" a uint8 (N, 3072) array, b"labels" a list of N ints in 0..9,
+# b"batch_label" and b"filenames". An array pickles as
+#   _reconstruct(ndarray, (0,), b"b")  then BUILD (1, shape, dtype("u1", 0, 1), False, raw)
+# where dtype("u1", 0, 1) is itself BUILT with (3, "|", None, None, None, -1, -1, 0) and, from
+# Python 3, every bytes object is _codecs.encode(text, "latin1"). The unpickler below lets
+# exactly those through, and never hands an argument to NumPy before checking it: the globals
+# return stand-ins whose BUILD step checks the state, and the array is made only at the end,
+# from bytes that were in the file (so memory is bounded by the file's size).
+MAX_BATCH_BYTES = 32 * 1024 * 1024  # a real batch is 31,035,704 bytes; batches.meta 158
+MAX_META_BYTES = 1024 * 1024
+_EXTRACT_NAMES = (*TRAIN_BATCHES, TEST_BATCH, META_FILE, "readme.html")
+_MAX_EXPANSION = 4  # the real archive expands 1.1x (pixels barely compress); a bomb far more
+
+
+class _Refused(pickle.UnpicklingError):
+    """Something a CIFAR batch never holds (the reason names it)."""
+
+
+_NDARRAY = object()  # stands in for numpy.ndarray: only _reconstruct may receive it
+_DTYPE_NAMES = ("u1", "uint8")
+_DTYPE_STATES = tuple((3, bar, None, None, None, -1, -1, 0) for bar in ("|", b"|"))
+
+
+class _DtypeStandIn:
+    """``numpy.dtype("u1", 0, 1)`` before its BUILD step; becomes uint8 once the state checks."""
+
+    built = False
+
+    def __setstate__(self, state: Any) -> None:
+        if self.built:
+            raise _Refused("a dtype is built twice")
+        if not (isinstance(state, tuple) and len(state) == 8
+                and any(_same(state, ok) for ok in _DTYPE_STATES)):
+            raise _Refused(f"unexpected dtype state {_short(state)} (a uint8 array has "
+                           f"{_DTYPE_STATES[0]})")
+        self.built = True
+
+
+class _ArrayStandIn:
+    """``numpy.ndarray`` before its BUILD step: holds the checked raw bytes and the shape."""
+
+    shape: tuple[int, int] | None = None
+    raw: bytes = b""
+
+    def __setstate__(self, state: Any) -> None:
+        if self.shape is not None:
+            raise _Refused("an array is built twice")
+        if not (isinstance(state, tuple) and len(state) == 5):
+            raise _Refused(f"unexpected array state {_short(state)}")
+        version, shape, dtype, fortran, raw = state
+        if type(version) is not int or version != 1:
+            raise _Refused(f"unexpected array pickle version {_short(version)}")
+        if not (isinstance(shape, tuple) and len(shape) == 2
+                and all(type(n) is int and 0 <= n for n in shape)):
+            raise _Refused(f"the data array has shape {_short(shape)}, expected (N, 3072)")
+        if not (isinstance(dtype, _DtypeStandIn) and dtype.built):
+            raise _Refused(f"the data array has dtype {_short(dtype)}, expected uint8")
+        if fortran not in (False, 0) or type(fortran) not in (bool, int):
+            raise _Refused(f"unexpected array order flag {_short(fortran)}")
+        if not isinstance(raw, bytes):
+            raise _Refused(f"the array's pixels are {type(raw).__name__}, expected bytes")
+        if shape[0] * shape[1] != len(raw):
+            raise _Refused(f"the data array claims shape {shape} but holds {len(raw)} bytes")
+        self.shape, self.raw = shape, raw
+
+    def array(self) -> np.ndarray:
+        assert self.shape is not None
+        return np.frombuffer(self.raw, dtype=np.uint8).reshape(self.shape)
+
+
+def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """Element-wise equality with matching types (so 1.0 or True never pass for 1)."""
+    return len(a) == len(b) and all(type(x) is type(y) and x == y
+                                    for x, y in zip(a, b, strict=True))
+
+
+def _short(obj: Any) -> str:
+    text = repr(obj) if isinstance(obj, str | bytes | int | float | tuple | None) else (
+        type(obj).__name__)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _reconstruct(*args: Any) -> _ArrayStandIn:
+    if not (len(args) == 3 and args[0] is _NDARRAY and _same(args[1], (0,))
+            and args[2] in (b"b", "b")):
+        raise _Refused(f"unexpected _reconstruct{_short(args)}; only numpy arrays are allowed")
+    return _ArrayStandIn()
+
+
+def _dtype(*args: Any) -> _DtypeStandIn:
+    if not (1 <= len(args) <= 3):
+        raise _Refused(f"unexpected dtype arguments {_short(args)}")
+    name = args[0].decode("ascii", "replace") if isinstance(args[0], bytes) else args[0]
+    flags = args[1:]
+    if (name not in _DTYPE_NAMES or not all(type(f) in (bool, int) for f in flags)
+            or tuple(flags) not in ((), (0,), (0, 1))):
+        raise _Refused(f"unexpected dtype{_short(args)}; a CIFAR batch holds only uint8 "
+                       "('u1') arrays")
+    return _DtypeStandIn()
+
+
+def _encode(*args: Any) -> bytes:
+    if not (len(args) == 2 and isinstance(args[0], str) and args[1] in ("latin1", "latin-1")):
+        raise _Refused(f"unexpected _codecs.encode{_short(args)}; only (text, 'latin1') is "
+                       "allowed")
     try:
-        from numpy._core import multiarray
-    except ImportError:  # NumPy < 2
-        from numpy.core import multiarray  # type: ignore[no-redef]
-    return getattr(multiarray, name)
+        return args[0].encode("latin-1")  # one byte per character: never grows
+    except UnicodeEncodeError as err:
+        raise _Refused(f"text that is not latin-1 ({err.reason})") from None
 
 
-_ALLOWED_GLOBALS: dict[tuple[str, str], Callable[[], Any]] = {
-    ("numpy", "ndarray"): lambda: np.ndarray,
-    ("numpy", "dtype"): lambda: np.dtype,
-    ("_codecs", "encode"): lambda: __import__("codecs").encode,
-    **{(mod, name): (lambda name=name: _numpy_global(name))
-       for mod in ("numpy.core.multiarray", "numpy._core.multiarray")
-       for name in ("_reconstruct", "scalar")},
+_ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
+    ("numpy", "ndarray"): _NDARRAY,
+    ("numpy", "dtype"): _dtype,
+    ("_codecs", "encode"): _encode,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
 }
 
 
 class _BatchUnpickler(pickle.Unpickler):
-    """Unpickles NumPy arrays and plain containers only: a batch file cannot run code."""
+    """Unpickles a CIFAR batch and nothing else: a batch file cannot run code or blow up."""
 
     def find_class(self, module: str, name: str) -> Any:
-        factory = _ALLOWED_GLOBALS.get((module, name))
-        if factory is None:
-            raise pickle.UnpicklingError(f"unexpected object {module}.{name} in a CIFAR batch")
-        return factory()
+        found = _ALLOWED_GLOBALS.get((module, name))
+        if found is None:
+            raise _Refused(f"unexpected object {module}.{name} in a CIFAR batch")
+        return found
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise _Refused("a persistent id (CIFAR batches have none)")
 
 
 def _get(d: dict[Any, Any], key: str) -> Any:
@@ -208,23 +392,69 @@ def _get(d: dict[Any, Any], key: str) -> Any:
     raise KeyError(key)
 
 
+def _refetch_advice(path: Path) -> str:
+    return (f"Delete the folder {path.parent} and let labkit extract {ARCHIVE_NAME} again "
+            f"(or download {CIFAR_URL} again)")
+
+
 def _corrupt(path: Path, reason: str) -> CorruptBatchError:
-    return CorruptBatchError(
-        f"corrupt CIFAR-10 batch {path}: {reason}. Delete the folder {path.parent} and let "
-        f"labkit extract {ARCHIVE_NAME} again (or download {CIFAR_URL} again)"
-    )
+    return CorruptBatchError(f"corrupt CIFAR-10 batch {path}: {reason}. {_refetch_advice(path)}")
 
 
-def _unpickle(path: Path) -> dict[Any, Any]:
+def _read_bytes(path: Path, limit: int) -> bytes:
+    """The file's bytes, or an error naming the file (missing, unreadable, far too large)."""
     try:
+        size = path.stat().st_size
+        if size > limit:
+            raise _corrupt(path, f"{size:,} bytes, larger than any real CIFAR-10 batch "
+                                 f"({limit:,} bytes at most)")
         with open(path, "rb") as f:
-            d = _BatchUnpickler(f, encoding="bytes").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
-            ImportError, IndexError, KeyError, MemoryError) as err:
-        raise _corrupt(path, f"not a readable pickle ({type(err).__name__}: {err})") from err
+            return f.read(limit + 1)[: limit + 1]
+    except PermissionError as err:
+        raise PermissionError(
+            f"cannot read CIFAR-10 file {path}: permission denied ({err.strerror}). Fix: "
+            f"make it readable (chmod a+r {path}) or point data_dir=... / ${DATA_ENV} at a "
+            "copy you can read"
+        ) from err
+    except FileNotFoundError as err:
+        raise FileNotFoundError(
+            f"CIFAR-10 file {path} is missing. {_refetch_advice(path)}"
+        ) from err
+    except IsADirectoryError as err:
+        raise _corrupt(path, "a folder, not a batch file") from err
+    except OSError as err:
+        raise _corrupt(path, f"cannot be read ({type(err).__name__}: {err})") from err
+
+
+def _unpickle(path: Path, limit: int = MAX_BATCH_BYTES) -> dict[Any, Any]:
+    raw = _read_bytes(path, limit)
+    if len(raw) > limit:
+        raise _corrupt(path, f"larger than any real CIFAR-10 batch ({limit:,} bytes at most)")
+    try:
+        d = _BatchUnpickler(io.BytesIO(raw), encoding="bytes").load()
+    except _Refused as err:
+        raise _corrupt(path, str(err)) from None
+    except MemoryError:
+        raise _corrupt(path, "unpickling it ran out of memory") from None
+    except RecursionError:
+        raise _corrupt(path, "nested too deeply") from None
+    except Exception as err:  # noqa: BLE001 (any damage to the bytes: one clear error)
+        raise _corrupt(path, f"not a readable pickle ({type(err).__name__}: {err})") from None
     if not isinstance(d, dict):
         raise _corrupt(path, f"expected a dict, found {type(d).__name__}")
     return d
+
+
+def _int_labels(path: Path, labels: Any, n: int) -> np.ndarray:
+    """The labels as int64, checked one by one before any conversion (no float truncation)."""
+    if not isinstance(labels, list | tuple):
+        raise _corrupt(path, f"labels are {_short(labels)}, expected a list of ints 0..9")
+    if len(labels) != n:
+        raise _corrupt(path, f"{n} images but {len(labels)} labels")
+    for i, v in enumerate(labels):
+        if type(v) is not int or not 0 <= v < len(CLASS_NAMES):
+            raise _corrupt(path, f"label {i} is {_short(v)}, expected an int in 0..9")
+    return np.array(labels, dtype=np.int64).reshape(n)
 
 
 def read_batch(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -234,18 +464,16 @@ def read_batch(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
     try:
         data, labels = _get(d, "data"), _get(d, "labels")
     except KeyError as err:
-        raise _corrupt(path, f"no {err.args[0]!r} entry (keys: {list(d)})") from None
-    data = np.asarray(data)
-    if data.ndim != 2 or data.shape[1] != 3072 or data.dtype != np.uint8:
-        raise _corrupt(path, f"data has shape {data.shape} and dtype {data.dtype}, "
+        keys = [_short(k) for k in list(d)[:10]]
+        raise _corrupt(path, f"no {err.args[0]!r} entry (keys: {keys})") from None
+    if not isinstance(data, _ArrayStandIn) or data.shape is None:
+        raise _corrupt(path, f"data is {_short(data)}, expected a uint8 array (N, 3072)")
+    if data.shape[1] != 3072:
+        raise _corrupt(path, f"data has shape {data.shape} and dtype uint8, "
                              "expected (N, 3072) uint8")
-    y = np.asarray(labels).astype(np.int64).ravel()
-    if len(y) != len(data):
-        raise _corrupt(path, f"{len(data)} images but {len(y)} labels")
-    if len(y) and (y.min() < 0 or y.max() >= len(CLASS_NAMES)):
-        raise _corrupt(path, f"labels outside 0..9 (min {y.min()}, max {y.max()})")
+    y = _int_labels(path, labels, data.shape[0])
     # Each row is 1024 red, then 1024 green, then 1024 blue values, each plane row-major.
-    x = np.ascontiguousarray(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+    x = np.ascontiguousarray(data.array().reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
     return x, y
 
 
@@ -255,10 +483,17 @@ def read_class_names(folder: str | os.PathLike[str]) -> tuple[str, ...]:
     if not path.is_file():
         return CLASS_NAMES
     try:
-        names = _get(_unpickle(path), "label_names")
+        names = _get(_unpickle(path, MAX_META_BYTES), "label_names")
     except KeyError:
         raise _corrupt(path, "no 'label_names' entry") from None
-    return tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names)
+    if not (isinstance(names, list | tuple) and len(names) == len(CLASS_NAMES)
+            and all(isinstance(n, bytes | str) and len(n) <= 100 for n in names)):
+        raise _corrupt(path, f"label_names is {_short(names)}, expected "
+                             f"{len(CLASS_NAMES)} class names")
+    try:
+        return tuple(n.decode() if isinstance(n, bytes) else n for n in names)
+    except UnicodeDecodeError as err:
+        raise _corrupt(path, f"a class name is not text ({err.reason})") from None
 
 
 def load_cifar10(

@@ -7,12 +7,99 @@ tf.data side lives in :mod:`labkit.pipelines`.
 
 from __future__ import annotations
 
+import os
+import shutil
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, overload
 
 import numpy as np
 
 Array = np.ndarray
+MAX_CLASSES = 1_000_000  # a label beyond this is a typo (ImageNet-21k has 21,841 classes)
+
+
+# ---- sizes and seeds -------------------------------------------------------------------------
+class TooLargeError(ValueError):
+    """A request that would need more memory (or disk) than this machine has; names the size."""
+
+
+def _gib(nbytes: float) -> str:
+    return f"{nbytes / 2**30:.2f} GiB" if nbytes >= 2**30 / 100 else f"{nbytes / 2**20:.1f} MiB"
+
+
+def available_memory() -> int | None:
+    """Bytes of memory a new allocation can use now (MemAvailable, capped by a cgroup limit);
+    None where the platform does not say."""
+    avail: int | None = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, OSError, ValueError):
+            return None
+    try:  # a container's own limit (cgroup v2)
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
+        if limit.isdigit() and used.isdigit():
+            avail = min(avail, max(int(limit) - int(used), 0))
+    except (OSError, ValueError):
+        pass
+    return avail
+
+
+def check_allocation(nbytes: int, what: str, memory: bool = True,
+                     disk: str | os.PathLike[str] | None = None) -> None:
+    """Raise :class:`TooLargeError` naming ``what`` and its size before it is allocated, if it
+    exceeds the memory available now (``memory=True``) or the free space on ``disk``."""
+    nbytes = int(nbytes)
+    if memory:
+        avail = available_memory()
+        if avail is not None and nbytes > avail:
+            raise TooLargeError(f"{what} needs {_gib(nbytes)} of memory but only "
+                                f"{_gib(avail)} is available; refusing before allocating it. "
+                                "Fix: ask for fewer or smaller images (or check for a typo)")
+    if disk is not None:
+        try:
+            free = shutil.disk_usage(disk).free
+        except OSError:
+            return
+        if nbytes > free:
+            raise TooLargeError(f"{what} needs {_gib(nbytes)} of disk but {disk} has "
+                                f"{_gib(free)} free. Fix: free some space or use another "
+                                "folder")
+
+
+def check_seed(seed: Any, name: str = "seed", allow_none: bool = False) -> int | None:
+    """``seed`` as a Python int, or a ValueError naming ``name`` and the fix.
+
+    Seeds are non-negative integers (``int`` or NumPy integers such as ``np.int64``); ``True``,
+    ``1.5``, ``"abc"`` and ``-1`` are refused. ``None`` only where ``allow_none`` (it means
+    "not reproducible": NumPy then draws fresh entropy).
+    """
+    if seed is None:
+        if allow_none:
+            return None
+        raise ValueError(f"{name} must be a non-negative int, got None. Fix: e.g. {name}=42")
+    if isinstance(seed, bool | np.bool_) or not isinstance(seed, int | np.integer):
+        raise ValueError(f"{name} must be a non-negative int, got {seed!r} "
+                        f"({type(seed).__name__}). Fix: e.g. {name}=42")
+    if seed < 0:
+        raise ValueError(f"{name} must be a non-negative int, got {seed}. Fix: e.g. "
+                         f"{name}={abs(int(seed))}")
+    return int(seed)
+
+
+def _check_seed(seed: Any) -> None:  # the name labkit.pipelines imports
+    check_seed(seed, allow_none=True)
 
 
 # ---- checks ----------------------------------------------------------------------------------
@@ -31,13 +118,24 @@ def _labels(y: Any, name: str = "y") -> Array:
         if np.isnan(y).any():
             raise ValueError(f"{name} contains {int(np.isnan(y).sum())} NaN labels; "
                              "remove those samples or fix their labels")
+        if np.isinf(y).any():
+            raise ValueError(f"{name} contains {int(np.isinf(y).sum())} infinite labels; "
+                             "remove those samples or fix their labels")
         if not np.all(y == np.round(y)):
-            raise ValueError(f"{name} has non-integer labels (dtype {y.dtype}); labels must be "
-                             f"class indices. Fix: {name}.astype('int64') if they are whole")
+            bad = np.flatnonzero(y != np.round(y))
+            raise ValueError(f"{name} has non-integer labels (dtype {y.dtype}, e.g. {y[bad[0]]} "
+                             f"at index {bad[0]}); labels must be whole class indices, and "
+                             "labkit will not round or truncate them. Fix: "
+                             f"{name}.astype('int64') only if they are whole")
+        if y.size and np.abs(y).max() > MAX_CLASSES:
+            raise ValueError(f"{name} has label {y[np.abs(y).argmax()]:g}, beyond any class "
+                             f"index (at most {MAX_CLASSES:,} classes); a typo?")
     elif y.dtype.kind not in "iub":
         raise ValueError(f"{name} must hold integer class indices, got dtype {y.dtype}. "
                          f"Fix: map class names to indices, e.g. np.unique({name}, "
                          "return_inverse=True)[1]")
+    if y.dtype.kind == "u" and y.size and y.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{name} has label {y.max()}, too large for a class index")
     if y.size and y.min() < 0:
         bad = np.flatnonzero(y < 0)
         raise ValueError(f"{name} has {len(bad)} negative labels (first at index {bad[0]}: "
@@ -99,11 +197,6 @@ def validate_images(x: Any, y: Any = None, name: str = "x") -> None:
 
 
 # ---- splits and counts -----------------------------------------------------------------------
-def _check_seed(seed: Any) -> None:
-    if seed is not None and not isinstance(seed, int | np.integer):
-        raise ValueError(f"seed must be an int (or None), got {seed!r}")
-
-
 def _allocate(n: int, fractions: Array) -> Array:
     """Split ``n`` items by ``fractions`` (summing to 1) with largest remainders: exact totals."""
     raw = n * fractions
@@ -143,25 +236,46 @@ def stratified_split(
     _check_seed(seed)
     single = np.isscalar(val_fraction)
     if single:
-        f = float(val_fraction)  # type: ignore[arg-type]
-        if not 0.0 <= f < 1.0:
+        if isinstance(val_fraction, bool | str | bytes) or not isinstance(
+                val_fraction, int | float | np.number):
+            raise ValueError(f"val_fraction must be a number in [0, 1), got {val_fraction!r}. "
+                            "Fix: e.g. val_fraction=0.2 for a 20% validation set")
+        f = float(val_fraction)
+        if not 0.0 <= f < 1.0:  # also refuses NaN
             raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}. "
                              "Fix: e.g. val_fraction=0.2 for a 20% validation set")
         fractions = np.array([1.0 - f, f])
     else:
-        fractions = np.asarray(val_fraction, dtype=np.float64).ravel()
-        if (len(fractions) < 1 or (fractions < 0).any() or (fractions > 1).any()
+        try:
+            fractions = np.asarray(val_fraction, dtype=np.float64).ravel()
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"val_fraction must be a float in [0, 1) or a sequence of fractions "
+                            f"that sum to 1, got {val_fraction!r}. Fix: e.g. (0.8, 0.2)") from err
+        if (len(fractions) < 1 or not np.isfinite(fractions).all() or (fractions < 0).any()
+                or (fractions > 1).any()
                 or abs(fractions.sum() - 1.0) > 1e-6):
             raise ValueError(f"val_fraction must be a float in [0, 1) or fractions in [0, 1] "
                              f"that sum to 1, got {val_fraction!r}. Fix: e.g. (0.8, 0.2)")
         fractions = fractions / fractions.sum()
     rng = np.random.default_rng(seed)
     parts: list[list[Array]] = [[] for _ in fractions]
+    moved: list[int] = []
     for c in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == c))
-        bounds = np.cumsum(_allocate(len(idx), fractions))[:-1]
+        counts = _allocate(len(idx), fractions)
+        if counts[0] == 0 and fractions[0] > 0 and len(idx):
+            # a rare class with no sample left for training: keep one there, and say so
+            counts[int(np.argmax(counts))] -= 1
+            counts[0] += 1
+            moved.append(int(c))
+        bounds = np.cumsum(counts)[:-1]
         for part, chunk in zip(parts, np.split(idx, bounds), strict=True):
             part.append(chunk)
+    if moved:
+        warnings.warn(f"stratified_split: class(es) {moved} have too few samples to give every "
+                      "part its share; one sample of each was kept in the first (training) "
+                      "part, since a class never seen in training cannot be learned",
+                      stacklevel=2)
     x = np.asarray(x)
     out: list[tuple[Array, Array]] = []
     for part in parts:
@@ -187,10 +301,18 @@ def sort_by_class(x: Array, y: Any) -> tuple[Array, Array]:
 
 def _n_classes(y: Array, n_classes: int | None) -> int:
     top = int(y.max()) + 1 if y.size else 0
+    if top > MAX_CLASSES:
+        bad = int(np.argmax(y))
+        raise ValueError(f"y has label {top - 1} (index {bad}), so counting classes would need "
+                         f"{top:,} counters ({_gib(8 * top)}); labels must be 0..n_classes-1 "
+                         f"and at most {MAX_CLASSES:,} classes. A typo? Fix that label")
     if n_classes is None:
+        check_allocation(8 * top, f"counting {top:,} classes")
         return top
-    if not isinstance(n_classes, int | np.integer) or n_classes < 1:
-        raise ValueError(f"n_classes must be a positive int, got {n_classes!r}")
+    if (isinstance(n_classes, bool) or not isinstance(n_classes, int | np.integer)
+            or n_classes < 1 or n_classes > MAX_CLASSES):
+        raise ValueError(f"n_classes must be a positive int (at most {MAX_CLASSES:,}), got "
+                         f"{n_classes!r}")
     if top > n_classes:
         raise ValueError(f"y has label {top - 1} but n_classes={n_classes}; labels must be "
                          f"0..{n_classes - 1}. Fix: pass n_classes={top} or fix the labels")
@@ -225,7 +347,8 @@ def make_imbalanced(
     _check_seed(seed)
     if kind not in ("step", "longtail"):
         raise ValueError(f"kind must be 'step' or 'longtail', got {kind!r}")
-    if isinstance(ratio, bool) or not isinstance(ratio, int | float | np.number) or ratio < 1:
+    if (isinstance(ratio, bool) or not isinstance(ratio, int | float | np.integer | np.floating)
+            or not np.isfinite(ratio) or ratio < 1):
         raise ValueError(f"ratio must be a number >= 1 (majority / minority size), got {ratio!r}")
     n_cls = _n_classes(y, n_classes)
     if n_cls < 2:
@@ -235,7 +358,14 @@ def make_imbalanced(
         if minority_classes is None:
             minority = list(range(n_cls - n_cls // 2, n_cls))
         else:
-            minority = [int(c) for c in np.atleast_1d(np.asarray(minority_classes))]
+            raw = list(np.atleast_1d(np.asarray(minority_classes, dtype=object)).ravel())
+            wrong = [c for c in raw if isinstance(c, bool | np.bool_)
+                     or not isinstance(c, int | np.integer)]
+            if wrong:
+                raise ValueError(f"minority_classes must be integer class indices, got "
+                                 f"{minority_classes!r} ({wrong[0]!r} is not an int; labkit "
+                                 "will not round it). Fix: e.g. minority_classes=[1, 3]")
+            minority = [int(c) for c in raw]
             bad = [c for c in minority if not 0 <= c < n_cls]
             if not minority or bad or len(set(minority)) != len(minority):
                 raise ValueError(f"minority_classes must be distinct class indices in "
