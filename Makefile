@@ -9,7 +9,7 @@ LABKIT_PROFILE ?= quick
 NBVAL := $(BIN)/pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env \
 	--nbval-cell-timeout=600 --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/
 
-.PHONY: setup lab html notebooks test browser-deps clean
+.PHONY: setup lab html notebooks test browser-deps student clean
 
 setup: $(STAMP)
 
@@ -37,7 +37,8 @@ NB ?=
 notebooks: setup
 	$(BIN)/python -m labkit.dev.notebooks $(NB)
 
-# Debian's chromium for the browser tests; installed only when missing and we are root.
+# Debian's chromium for the browser test; installed only when missing and we are root.
+# A system package, so `make test` does not depend on it: CI (.ci/run) runs it before make test.
 browser-deps:
 	@if [ -x /usr/bin/chromium ]; then \
 		echo "browser-deps: /usr/bin/chromium present"; \
@@ -47,7 +48,7 @@ browser-deps:
 		echo "browser-deps: no /usr/bin/chromium and not root; browser tests will skip"; \
 	fi
 
-test: setup browser-deps
+test: setup
 	$(BIN)/ruff check labkit tests conftest.py notebooks/src
 	$(BIN)/python -m labkit.dev.notebooks --check
 	$(BIN)/pytest -q tests
@@ -56,6 +57,10 @@ test: setup browser-deps
 	else \
 		echo "nbval: no notebooks/*.ipynb yet, nothing to run"; \
 	fi
+
+# Learners' copies: student/NN_name.ipynb without outputs or solution cells (python -m labkit.dev.student).
+student: setup
+	$(BIN)/python -m labkit.dev.student --out student
 
 # Leaves .venv alone; `rm -rf .venv` to start over.
 clean:
