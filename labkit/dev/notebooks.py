@@ -195,7 +195,7 @@ def update_results(check: bool) -> int:
 
 
 # ---- commands --------------------------------------------------------------------------------
-def check(chosen: Sequence[Pair]) -> int:
+def check(chosen: Sequence[Pair], root: Path = ROOT) -> int:
     """Exit status 1 (and the list) when sync + clean would change a notebook; writes nothing."""
     stale, dirty = [], []
     for pair in chosen:
@@ -204,14 +204,14 @@ def check(chosen: Sequence[Pair]) -> int:
         merged = synced(pair)
         if not same_inputs(merged, stored):
             stale.append(pair)
-        elif dumps(clean(merged)) != stored_text:
+        elif dumps(clean(merged, root)) != stored_text:
             dirty.append(pair)
     for pair in stale:
-        print(f"{pair.source.relative_to(ROOT)} differs from {pair.notebook.relative_to(ROOT)}: "
+        print(f"{pair.source.relative_to(root)} differs from {pair.notebook.relative_to(root)}: "
               f"run `make notebooks` (or `python -m labkit.dev.notebooks {pair.name[:2]}`) "
               "to re-execute it, and commit both files.")
     for pair in dirty:
-        print(f"{pair.notebook.relative_to(ROOT)} holds machine noise or unstable metadata: "
+        print(f"{pair.notebook.relative_to(root)} holds machine noise or unstable metadata: "
               f"run `python -m labkit.dev.notebooks --no-execute {pair.name[:2]}` and commit it.")
     if not stale and not dirty:
         print(f"notebooks: {len(chosen)} pairs in sync and clean.")
