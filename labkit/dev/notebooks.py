@@ -38,6 +38,7 @@ LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_ext
                  "pygments_lexer": "ipython3"}
 KEPT_CELL_METADATA = ("jupyter", "tags")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+EPOCH_SECONDS = re.compile(r" \(\d+(?:\.\d+)? s\)$", re.M)
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ def _path_rules(root: Path) -> list[tuple[re.Pattern[str], str]]:
         (re.compile(venv_site), "<site-packages>/"),
         (re.compile(re.escape(str(root)) + r"/?"), ""),
         (re.compile(r"/tmp/(?!ipykernel_)[^\s/\"'\\]+"), "<tmp>"),  # a temporary folder
+        (EPOCH_SECONDS, ""),  # "... val_loss 2.304 (3.9 s)": wall time differs on every run
     ]
     home = os.path.expanduser("~")
     if home not in ("", "/"):

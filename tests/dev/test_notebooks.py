@@ -52,7 +52,8 @@ def test_clean_drops_noise_paths_timestamps_and_widget_ids(tmp_path):
     cell.outputs = [
         nbformat.v4.new_output("stream", name="stderr", text=TF_NOISE),
         nbformat.v4.new_output("stream", name="stdout", text=f"saved to {root}/notebooks/x.h5 "
-                               "and /tmp/labkit-09-abc123/mixed\n"),
+                               "and /tmp/labkit-09-abc123/mixed\n"
+                               "  [SGD] epoch 1/8: accuracy 0.106, loss 4.042 (3.9 s)\n"),
         nbformat.v4.new_output("stream", name="stderr", text=(
             "/root/.venv/lib/python3.11/site-packages/keras/nn.py:1: UserWarning: from_logits\n")),
         nbformat.v4.new_output("display_data", data={
@@ -65,7 +66,8 @@ def test_clean_drops_noise_paths_timestamps_and_widget_ids(tmp_path):
     cleaned = nbtool.clean(nb, root)
     out = cleaned.cells[1].outputs
     assert [o.get("name") for o in out] == ["stdout", "stderr", None, None]
-    assert out[0]["text"] == "saved to notebooks/x.h5 and <tmp>/mixed\n"
+    assert out[0]["text"] == ("saved to notebooks/x.h5 and <tmp>/mixed\n"
+                              "  [SGD] epoch 1/8: accuracy 0.106, loss 4.042\n")
     assert out[1]["text"].startswith("<site-packages>/keras/nn.py:1: UserWarning")
     assert out[2]["data"] == {"text/plain": "VBox(children=(...))"}
     assert out[3]["traceback"] == ["File <ipython-input>:3"]
