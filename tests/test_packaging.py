@@ -1,13 +1,23 @@
-"""labkit installs as a package (with its weights), and the README's commands are the real ones."""
+"""labkit installs as a package (with its weights and dependencies); README's commands are real."""
 
 from __future__ import annotations
 
+import email
 import os
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
+import zipfile
+from importlib import metadata
 from pathlib import Path
 
+import pytest
+from packaging.requirements import Requirement
+
 ROOT = Path(__file__).resolve().parents[1]
+TENSORFLOW = {"tensorflow", "tensorflow-cpu"}
 
 
 def _pyproject() -> dict:
@@ -45,7 +55,7 @@ def test_ci_runs_make_test():
 
 def test_makefile_has_the_readme_targets():
     text = (ROOT / "Makefile").read_text()
-    for target in ("setup", "lab", "test", "html", "clean", "browser-deps"):
+    for target in ("setup", "lab", "test", "html", "clean", "browser-deps", "student"):
         assert re.search(rf"^{target}:", text, flags=re.MULTILINE), f"Makefile lacks {target}:"
 
 
@@ -53,3 +63,112 @@ def test_readme_names_the_two_commands():
     text = (ROOT / "README.md").read_text()
     assert "make lab" in text
     assert "make test" in text
+
+
+# ---- pip brings what labkit needs -------------------------------------------------------------
+def _runtime_requirements() -> list[Requirement]:
+    return [Requirement(r) for r in _pyproject()["project"]["dependencies"]]
+
+
+def _pins() -> dict[str, Requirement]:
+    """requirements.txt's lines as Requirements, by lower-case name."""
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            req = Requirement(line)
+            pins.setdefault(req.name.lower(), []).append(req)
+    return pins
+
+
+def test_pyproject_declares_the_runtime_dependencies():
+    names = {r.name.lower() for r in _runtime_requirements()}
+    for name in ("keras", "numpy", "matplotlib", "ipywidgets", "pillow", "opencv-python-headless"):
+        assert name in names, f"pyproject.toml does not declare {name}"
+    assert TENSORFLOW <= names
+    markers = {r.name.lower(): str(r.marker) for r in _runtime_requirements()}
+    for req in (r for reqs in _pins().values() for r in reqs if r.name.lower() in TENSORFLOW):
+        assert markers[req.name.lower()] == str(req.marker), f"{req}: markers differ from pyproject"
+    for req in _runtime_requirements():
+        assert "==" not in str(req.specifier), f"{req}: a range, not a pin (pins: requirements.txt)"
+
+
+def test_the_pins_of_requirements_txt_satisfy_the_declared_ranges():
+    pins = _pins()
+    for req in _runtime_requirements():
+        for pin in pins.get(req.name.lower(), []):
+            version = next(iter(pin.specifier)).version if "==" in str(pin.specifier) else None
+            if version is not None:
+                assert req.specifier.contains(version), f"requirements.txt {pin} is outside {req}"
+
+
+def test_the_tested_environment_satisfies_the_declared_ranges():
+    for req in _runtime_requirements():
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        version = metadata.version(req.name)
+        assert req.specifier.contains(version, prereleases=True), f"installed {req.name} {version}"
+
+
+def test_the_repository_url_has_one_home():
+    """[project.urls] Repository is the only place a public URL may be written (labkit.colab)."""
+    urls = _pyproject()["project"].get("urls", {})
+    assert set(urls) <= {"Repository"}
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """labkit's wheel, built offline from a copy of pyproject.toml and labkit/."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    src = tmp / "src"
+    src.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", src)
+    shutil.copytree(ROOT / "labkit", src / "labkit",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp / "dist"), str(src)], check=True)
+    (found,) = (tmp / "dist").glob("labkit-*.whl")
+    return found
+
+
+def _wheel_metadata(wheel: Path):
+    with zipfile.ZipFile(wheel) as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        return email.message_from_bytes(zf.read(name))
+
+
+def test_wheel_requires_what_pyproject_declares(wheel):
+    meta = _wheel_metadata(wheel)
+    assert meta["Name"] == "labkit" and meta["Requires-Python"] == ">=3.11"
+    runtime = {str(Requirement(r)) for r in meta.get_all("Requires-Dist")
+               if "extra ==" not in r}
+    assert runtime == {str(r) for r in _runtime_requirements()}
+
+
+def test_wheel_holds_the_weights_and_every_module(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    weights = {n for n in names if n.startswith("labkit/weights/")}
+    for ext in (".h5", ".json", ".npz"):
+        shipped = {p.name for p in (ROOT / "labkit" / "weights").glob(f"*{ext}")}
+        assert shipped and {f"labkit/weights/{n}" for n in shipped} <= weights, ext
+    for sub in ("lessons", "dev"):
+        assert f"labkit/{sub}/__init__.py" in names
+    assert "labkit/doctor/__init__.py" in names or "labkit/doctor.py" in names
+    for path in (ROOT / "labkit").rglob("*.py"):
+        if "__pycache__" not in path.parts:
+            assert path.relative_to(ROOT).as_posix() in names, f"the wheel lacks {path}"
+
+
+def test_ci_checks_the_wheel_before_make_test():
+    text = (ROOT / ".ci" / "run").read_text()
+    steps = [line.strip() for line in text.splitlines()
+             if line.strip() in ("make setup", "wheel_check", "make browser-deps", "make test")]
+    assert steps == ["make setup", "wheel_check", "make browser-deps", "make test"]
+    assert "--no-index" in text and "labkit.setup()" in text
+
+
+def test_make_test_installs_no_system_packages():
+    text = (ROOT / "Makefile").read_text()
+    test_rule = re.search(r"^test:(.*)$", text, flags=re.MULTILINE)
+    assert test_rule and "browser-deps" not in test_rule.group(1)
+    assert re.search(r"^student:", text, flags=re.MULTILINE)
