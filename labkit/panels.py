@@ -7,8 +7,19 @@ from typing import Any
 from labkit import scratch, widgets
 from labkit.lessondata import LessonData
 from labkit.session import Lab
+from labkit.train import FitSettings
 
 INPUTS = {"0-1 (Rescaling layer)": True, "raw 0-255": False}
+
+
+def _fit(lab: Lab, settings: dict[str, Any], callbacks: list, **changes) -> FitSettings:
+    """A panel run's fit settings: the panel's epochs (and LR, if it has that control), the
+    lab's seed, the panel's callbacks, no epoch lines; ``changes`` override any of them."""
+    values: dict[str, Any] = {"epochs": settings["epochs"], "seed": lab.seed,
+                              "callbacks": tuple(callbacks), "progress": False}
+    if "lr" in settings:
+        values["lr"] = settings["lr"]
+    return FitSettings(**{**values, **changes})
 
 
 def _plateau_callbacks(settings: dict[str, Any]) -> list:
@@ -33,10 +44,10 @@ def scratch_panel(lab: Lab, data: LessonData, *, title: str, lr: float = 1e-3,
         controls["schedule"] = widgets.dropdown("schedule", ["constant", "ReduceLROnPlateau"])
 
     def train_fn(settings: dict[str, Any], callbacks: list):
-        _, run = scratch.train_scratch(
-            data, name="panel", epochs=settings["epochs"], lr=settings["lr"],
-            optimizer=settings["optimizer"], rescale=INPUTS[settings["inputs"]],
-            callbacks=_plateau_callbacks(settings) + callbacks, seed=lab.seed, progress=False)
+        fit = _fit(lab, settings, _plateau_callbacks(settings) + callbacks,
+                   optimizer=settings["optimizer"])
+        _, run = scratch.train_scratch(data, name="panel", fit=fit,
+                                       rescale=INPUTS[settings["inputs"]])
         return run
 
     return widgets.RetrainPanel(train_fn, controls, title=title)
@@ -54,10 +65,10 @@ def finetune_panel(lab: Lab, data: LessonData, images, head) -> widgets.RetrainP
 
     def train_fn(settings: dict[str, Any], callbacks: list):
         base, _ = transfer.lesson_base(lab.profile)
-        _, run = transfer.finetune(base, images, data, name="panel", epochs=settings["epochs"],
-                                   lr=settings["lr"], unfreeze_blocks=settings["blocks"],
-                                   head=models.copy_model(head), seed=lab.seed,
-                                   callbacks=callbacks, progress=False)
+        _, run = transfer.finetune(base, images, data, name="panel",
+                                   fit=_fit(lab, settings, callbacks),
+                                   unfreeze_blocks=settings["blocks"],
+                                   head=models.copy_model(head))
         return run
 
     return widgets.RetrainPanel(train_fn, controls, title="Staged fine-tuning")
@@ -78,8 +89,8 @@ def resolution_panel(lab: Lab, data: LessonData) -> widgets.RetrainPanel:
         base, preprocess = transfer.lesson_base(lab.profile, size=settings["size"])
         base = models.cut_after(base, settings["cut"])
         feats = transfer.features(base, data, preprocess, size=settings["size"])
-        _, run = transfer.train_head(feats, data, name="panel", epochs=settings["epochs"],
-                                     seed=lab.seed, callbacks=callbacks)
+        _, run = transfer.train_head(feats, data, name="panel",
+                                     fit=_fit(lab, settings, callbacks))
         return run
 
     return widgets.RetrainPanel(train_fn, controls, title="Input size and depth")
@@ -111,8 +122,8 @@ def imbalance_panel(lab: Lab, data: LessonData, base, preprocess,
             extra["class_weight"] = splits.class_weights(y, data.n_classes)
         elif settings["fix"] == "oversampling":
             extra["x_train"], extra["y_train"] = splits.oversample(feats.train, y, seed=lab.seed)
-        _, run = transfer.train_head(feats, imbalanced, name="panel", epochs=settings["epochs"],
-                                     seed=lab.seed, callbacks=callbacks, **extra)
+        _, run = transfer.train_head(feats, imbalanced, name="panel",
+                                     fit=_fit(lab, settings, callbacks), **extra)
         return run
 
     return widgets.RetrainPanel(train_fn, controls, title="Class imbalance")
@@ -134,8 +145,7 @@ def split_panel(lab: Lab, data: LessonData, x_sorted, y_sorted) -> widgets.Retra
     }
 
     def train_fn(settings: dict[str, Any], callbacks: list):
-        common = dict(name="panel", epochs=settings["epochs"], seed=lab.seed, progress=False,
-                      callbacks=callbacks)
+        common = dict(name="panel", fit=_fit(lab, settings, callbacks))
         if settings["split"] == SPLITS[0]:
             _, run = scratch.train_scratch(data, x_train=x_sorted, y_train=y_sorted,
                                            validation_split=settings["fraction"], **common)
@@ -166,8 +176,7 @@ def head_and_loss_panel(lab: Lab, data: LessonData, feats,
 
     def train_fn(settings: dict[str, Any], callbacks: list):
         result = head_and_loss.train_variant(feats, data, settings["variant"],
-                                             epochs=settings["epochs"], lr=settings["lr"],
-                                             seed=lab.seed, callbacks=callbacks)
+                                             fit=_fit(lab, settings, callbacks))
         if result.failed:
             raise RuntimeError(result.error)
         return result.run
@@ -197,10 +206,9 @@ def overfit_panel(lab: Lab, data: LessonData, x_train, y_train, *, epochs: int,
     def train_fn(settings: dict[str, Any], callbacks: list):
         _, run = overfitting.train_overfit(
             x_train, y_train, (data.x_val, data.y_val), data.n_classes, name="panel",
-            epochs=settings["epochs"], augment=AUGMENT_STRENGTHS[settings["augment"]],
-            dropout=settings["dropout"], l2=settings["l2"],
-            patience=PATIENCES[settings["patience"]], callbacks=callbacks, seed=lab.seed,
-            progress=False)
+            fit=_fit(lab, settings, callbacks, batch_size=overfitting.BATCH_SIZE),
+            augment=AUGMENT_STRENGTHS[settings["augment"]], dropout=settings["dropout"],
+            l2=settings["l2"], patience=PATIENCES[settings["patience"]])
         return run
 
     return widgets.RetrainPanel(train_fn, controls, title="Overfitting: regularise it")
@@ -249,8 +257,7 @@ def channel_order_panel(lab: Lab, data: LessonData, train_sets: dict[str, Any],
         if x_train.shape[-1] == 1:
             x_val = channel_order.to_grayscale(x_val)
         split = dataclasses.replace(data, x_train=x_train, x_val=x_val)
-        _, run = scratch.train_scratch(split, name="panel", epochs=settings["epochs"],
-                                       callbacks=callbacks, seed=lab.seed, progress=False)
+        _, run = scratch.train_scratch(split, name="panel", fit=_fit(lab, settings, callbacks))
         return run
 
     return widgets.RetrainPanel(train_fn, controls, title="Training and serving loaders")
@@ -276,8 +283,7 @@ def batchnorm_panel(lab: Lab, data: LessonData, images, head, *, lr: float = 1e-
         base, _ = transfer.lesson_base(lab.profile, batchnorm=True)
         result = batchnorm.finetune_with_batchnorm(
             base, models.copy_model(head), images, data, bn=settings["bn"], name="panel",
-            epochs=settings["epochs"], lr=settings["lr"], batch_size=settings["batch_size"],
-            seed=lab.seed, callbacks=callbacks, progress=False)
+            fit=_fit(lab, settings, callbacks, batch_size=settings["batch_size"]))
         return result.run
 
     return widgets.RetrainPanel(train_fn, controls, title="Fine-tuning a BatchNorm base")

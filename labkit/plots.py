@@ -13,30 +13,59 @@ def _pyplot():
     return plt
 
 
-def plot_curves(runs: Sequence, metrics: Sequence[str] = ("loss", "accuracy"), title: str = "",
-                logy_loss: bool = False):
-    """Train (solid) and validation (dashed) curves of several ``Run``s, one panel per metric."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.6), squeeze=False)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, metric in zip(axes[0], metrics, strict=True):
-        for i, run in enumerate(runs):
-            colour = colours[i % len(colours)]
-            for key, style in ((metric, "-"), (f"val_{metric}", "--")):
+def run_colour(index: int) -> str:
+    """Matplotlib's ``"C0"`` ... ``"C9"``: the colour of the run with that index."""
+    return f"C{int(index) % 10}"
+
+
+def draw_curves(fig, runs: Sequence, metrics: Sequence[str] = ("loss", "accuracy"), *,
+                colours: Sequence[int] | None = None, title: str = "",
+                logy_loss: bool = False) -> None:
+    """Curves of ``runs`` (anything with ``.name`` and ``.history``) on ``fig``, one panel per
+    metric: training solid, validation dashed, each run in its own colour.
+
+    A metric named ``val_...`` draws only that curve. ``colours``: one colour index per run
+    (``run_colour``), so a run keeps its colour from one figure to the next (the panels pass
+    each run's number); the default is the run's position in ``runs``. Draws on a
+    ``matplotlib.figure.Figure`` without pyplot, so a panel's training thread may call it.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    runs = list(runs)
+    colours = list(range(len(runs))) if colours is None else list(colours)
+    if len(colours) != len(runs):
+        raise ValueError(f"got {len(colours)} colours for {len(runs)} runs")
+    for j, metric in enumerate(metrics):
+        ax = fig.add_subplot(1, len(metrics), j + 1)
+        keys = [(metric, "-")] if metric.startswith("val_") else [(metric, "-"),
+                                                                  (f"val_{metric}", "--")]
+        for run, colour in zip(runs, colours, strict=True):
+            for key, style in keys:
                 values = run.history.get(key)
                 if values:
-                    epochs = np.arange(1, len(values) + 1)
                     label = f"{run.name} ({'val' if key.startswith('val_') else 'train'})"
-                    ax.plot(epochs, values, style, color=colour, label=label, marker=".")
+                    ax.plot(np.arange(1, len(values) + 1), values, style,
+                            color=run_colour(colour), label=label, marker=".")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(metric)
-        if metric == "loss" and logy_loss:
+        if metric.endswith("loss") and logy_loss:
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        if ax.lines:
+            ax.legend(fontsize=7)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+
+
+def plot_curves(runs: Sequence, metrics: Sequence[str] = ("loss", "accuracy"), title: str = "",
+                logy_loss: bool = False, colours: Sequence[int] | None = None):
+    """Train (solid) and validation (dashed) curves of several ``Run``s, one panel per metric
+    (``draw_curves`` on a new pyplot figure)."""
+    plt = _pyplot()
+    fig = plt.figure(figsize=(5.5 * len(metrics), 3.6))
+    draw_curves(fig, runs, metrics, colours=colours, title=title, logy_loss=logy_loss)
     return fig
 
 

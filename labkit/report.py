@@ -30,15 +30,44 @@ class LessonResult:
                 f"fix {self.fix:.1%} | margin {100 * self.margin:+.1f} points")
 
 
-def check_lesson(lesson: str, metric: str, failure: float, fix: float,
-                 min_margin: float) -> LessonResult:
-    """Assert ``fix - failure >= min_margin`` (fractions, e.g. 0.2 = 20 points) and report it."""
+# The lesson each topic's margin belongs to, as RESULT lines (and README's table) name it.
+LESSONS = {
+    "preprocessing": "01 preprocessing",
+    "unfrozen_base": "02 unfrozen base",
+    "learning_rate": "03 learning rate",
+    "small_images": "04 32x32 inputs",
+    "imbalance": "05 class imbalance",
+    "validation_split": "06 validation split",
+    "overfitting": "07 overfitting",
+    "head_and_loss": "08 wrong head or loss",
+    "channel_order": "09 channel order",
+    "colour_mode": "09 colour mode",
+    "batchnorm": "10 batchnorm",
+    "capstone": "11 capstone",
+}
+
+
+def check_lesson(lab, topic: str, *, metric: str, failure: float, fix: float,
+                 case: str | None = None) -> LessonResult:
+    """Assert that ``fix`` beats ``failure`` by the margin ``lab``'s profile promises for
+    ``topic`` (fractions, e.g. 0.2 = 20 points), and print the RESULT line.
+
+    ``lab``: a ``Lab`` (``labkit.setup()``) or a ``Profile``. ``topic``: a key of ``LESSONS``
+    (e.g. ``"learning_rate"``); the margin is ``profile.threshold(topic)``. ``case`` tells two
+    checks of one lesson apart: ``case="SGD"`` prints ``01 preprocessing (SGD)``.
+    """
+    if topic not in LESSONS:
+        raise KeyError(f"unknown lesson topic {topic!r}; known topics: {', '.join(LESSONS)}")
+    profile = getattr(lab, "profile", lab)
+    min_margin = profile.threshold(topic)
+    lesson = LESSONS[topic] + (f" ({case})" if case else "")
     result = LessonResult(lesson, metric, float(failure), float(fix), float(min_margin))
     print(result.line())
     assert result.margin >= min_margin, (
         f"lesson {lesson}: the fix ({fix:.1%}) beats the failure ({failure:.1%}) by only "
         f"{100 * result.margin:.1f} points on {metric}; the lesson promises at least "
-        f"{100 * min_margin:.0f}. The lesson does not show on this run: recalibrate the profile."
+        f"{100 * min_margin:.0f}. The lesson does not show on this run: recalibrate the "
+        f"profile's {topic!r} threshold."
     )
     return result
 

@@ -7,6 +7,7 @@ import numpy as np
 from labkit import models, train
 from labkit.config import seed_everything
 from labkit.lessondata import LessonData
+from labkit.train import FitSettings
 
 
 def build_scratch(data: LessonData, *, lr: float = 1e-3, optimizer: str = "adam",
@@ -22,30 +23,24 @@ def train_scratch(
     data: LessonData,
     *,
     name: str,
-    epochs: int,
-    lr: float = 1e-3,
-    optimizer: str = "adam",
+    fit: FitSettings,
     rescale: bool = True,
     x_train: np.ndarray | None = None,
     y_train: np.ndarray | None = None,
     class_weight: dict[int, float] | None = None,
     validation_split: float = 0.0,
-    callbacks: list | None = None,
-    batch_size: int = 64,
-    seed: int = 0,
-    progress: bool = True,
 ):
-    """``build_scratch`` then train; the model sees raw pixels unless ``rescale``.
+    """``build_scratch`` (with ``fit``'s seed, LR and optimizer) then train with ``fit``.
 
-    Returns ``(model, run)``. ``x_train``/``y_train`` replace the lesson's training set
-    (imbalanced or oversampled variants). Validation uses ``data``'s validation set, unless
-    ``validation_split`` asks Keras to hold out the last fraction of the training arrays.
+    The model sees raw pixels unless ``rescale``. Returns ``(model, run)``.
+    ``x_train``/``y_train`` replace the lesson's training set (imbalanced or oversampled
+    variants). Validation uses ``data``'s validation set, unless ``validation_split`` asks Keras
+    to hold out the last fraction of the training arrays.
     """
     x = data.x_train if x_train is None else x_train
     y = data.y_train if y_train is None else y_train
-    model = build_scratch(data, lr=lr, optimizer=optimizer, rescale=rescale, seed=seed)
-    run = train.fit(model, x, y, name=name, epochs=epochs, batch_size=batch_size,
-                    validation_data=None if validation_split else (data.x_val, data.y_val),
-                    validation_split=validation_split, class_weight=class_weight,
-                    callbacks=callbacks, progress=progress)
+    model = build_scratch(data, lr=fit.lr, optimizer=fit.optimizer, rescale=rescale, seed=fit.seed)
+    run = train.fit_with(model, x, y, fit, name=name,
+                         validation_data=None if validation_split else (data.x_val, data.y_val),
+                         validation_split=validation_split, class_weight=class_weight)
     return model, run

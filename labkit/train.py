@@ -7,6 +7,8 @@ matrix with NumPy, so the numbers are the same on every backend.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -31,6 +33,67 @@ class Run:
         """Best value of a metric (max for accuracies, min for losses)."""
         values = self.history[metric]
         return float(min(values) if "loss" in metric else max(values))
+
+    @property
+    def epochs(self) -> int:
+        """How many epochs were logged (early stopping or Stop can end a run early)."""
+        return max((len(v) for v in self.history.values()), default=0)
+
+    @property
+    def diverged(self) -> bool:
+        """True once the training loss became NaN or infinite."""
+        return any(not math.isfinite(v) for v in self.history.get("loss", ()))
+
+
+def check_lr(lr: float, name: str = "lr") -> float:
+    """``lr`` as a float; a ``ValueError`` naming ``name`` unless it is finite and > 0."""
+    try:
+        value = float(lr)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number > 0, got {lr!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {lr!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """How to fit a model: the settings every training entry point shares.
+
+    The entry points (``scratch.train_scratch``, ``transfer.train_head``, ``transfer.finetune``,
+    ``overfitting.train_overfit``, ...) take the lesson's own arguments plus one of these.
+    ``seed`` seeds everything before the model is built; ``progress`` prints one line per epoch;
+    ``callbacks`` are Keras callbacks added to the fit. ``optimizer`` is ``"adam"`` or ``"sgd"``
+    (momentum 0.9). Change a few settings with ``settings.replace(lr=0.01)``.
+    """
+
+    epochs: int = 5
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    batch_size: int = 64
+    seed: int = 0
+    progress: bool = True
+    callbacks: tuple = ()
+
+    def __post_init__(self):
+        if int(self.epochs) != self.epochs or self.epochs < 1:
+            raise ValueError(f"epochs must be an integer >= 1, got {self.epochs!r}")
+        if int(self.batch_size) != self.batch_size or self.batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1, got {self.batch_size!r}")
+        check_lr(self.lr)
+        from labkit.models import OPTIMIZERS
+
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
+        object.__setattr__(self, "callbacks", tuple(self.callbacks or ()))
+
+    def replace(self, **changes) -> FitSettings:
+        """A copy with some settings changed, e.g. ``fit.replace(lr=0.01, optimizer="sgd")``."""
+        return dataclasses.replace(self, **changes)
+
+    def with_callbacks(self, *callbacks) -> FitSettings:
+        """A copy with ``callbacks`` added after this one's."""
+        return self.replace(callbacks=(*self.callbacks, *callbacks))
 
 
 def _epoch_line_callback(name: str, epochs: int):
@@ -83,6 +146,17 @@ def fit(
     seconds = time.perf_counter() - started
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     return Run(name=name, history=hist, seconds=seconds)
+
+
+def fit_with(model, x, y, settings: FitSettings, *, name: str, **data) -> Run:
+    """``fit`` with a ``FitSettings``' epochs, batch size, callbacks and progress.
+
+    ``data``: ``fit``'s other arguments (``validation_data``, ``validation_split``,
+    ``class_weight``, ``shuffle``). The model is compiled already (``settings.lr`` and
+    ``settings.optimizer`` are used by whoever compiled it).
+    """
+    return fit(model, x, y, name=name, epochs=settings.epochs, batch_size=settings.batch_size,
+               callbacks=list(settings.callbacks), progress=settings.progress, **data)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import numpy as np
 from labkit import models, train
 from labkit.config import Profile, seed_everything
 from labkit.lessondata import LessonData
+from labkit.train import FitSettings
 
 
 def lesson_base(profile: Profile, size: int | None = None, weights="default",
@@ -51,26 +52,23 @@ def train_head(
     feats: Features,
     data: LessonData,
     *,
+    fit: FitSettings,
     name: str = "head",
-    epochs: int = 15,
-    lr: float = 1e-3,
     y_train: np.ndarray | None = None,
     x_train: np.ndarray | None = None,
     class_weight: dict[int, float] | None = None,
-    seed: int = 0,
-    progress: bool = False,
-    callbacks: list | None = None,
 ):
-    """Train a softmax head on frozen features; returns ``(head, run)``.
+    """Train a softmax head on frozen features with ``fit``; returns ``(head, run)``.
 
     ``x_train``/``y_train`` replace the training features/labels (e.g. after oversampling).
     """
-    seed_everything(seed)
+    seed_everything(fit.seed)
     x = feats.train if x_train is None else x_train
     y = data.y_train if y_train is None else y_train
-    head = models.compile_classifier(models.classifier_head(x.shape[1:], data.n_classes), lr=lr)
-    run = train.fit(head, x, y, name=name, epochs=epochs, validation_data=(feats.val, data.y_val),
-                    class_weight=class_weight, progress=progress, callbacks=callbacks)
+    head = models.compile_classifier(models.classifier_head(x.shape[1:], data.n_classes),
+                                     lr=fit.lr, optimizer=fit.optimizer)
+    run = train.fit_with(head, x, y, fit, name=name, validation_data=(feats.val, data.y_val),
+                         class_weight=class_weight)
     return head, run
 
 
@@ -127,32 +125,28 @@ def finetune(
     data: LessonData,
     *,
     name: str,
-    epochs: int,
-    lr: float,
+    fit: FitSettings,
     unfreeze_blocks: int | None = None,
     head=None,
     hidden: int = 0,
-    seed: int = 0,
-    callbacks: list | None = None,
-    progress: bool = True,
 ):
-    """Train ``base`` + a head end to end on the lesson's images; returns ``(model, run)``.
+    """Train ``base`` + a head end to end on the lesson's images with ``fit``; returns
+    ``(model, run)``.
 
     ``unfreeze_blocks``: how many top conv blocks train (``None`` = the whole base, as the
     classic snippet does by leaving ``base.trainable`` at its default). ``head``: a head already
     trained on frozen features (``train_head``); ``None`` attaches a fresh, random one.
     The model takes the images as stored (``images.to_base`` resizes and preprocesses them).
     """
-    seed_everything(seed)
+    seed_everything(fit.seed)
     if unfreeze_blocks is None:
         base.trainable = True
     else:
         models.unfreeze_top_blocks(base, unfreeze_blocks)
     model = tuned_model(base, images, data.n_classes, head=head, hidden=hidden)
-    models.compile_classifier(model, lr=lr)
-    run = train.fit(model, images.train, data.y_train, name=name, epochs=epochs,
-                    validation_data=(images.val, data.y_val), callbacks=callbacks,
-                    progress=progress)
+    models.compile_classifier(model, lr=fit.lr, optimizer=fit.optimizer)
+    run = train.fit_with(model, images.train, data.y_train, fit, name=name,
+                         validation_data=(images.val, data.y_val))
     return model, run
 
 

@@ -24,7 +24,11 @@ import ipywidgets as widgets
 import keras
 from IPython.display import display
 
-from labkit import config  # noqa: F401  (sets TF log level before TF is imported)
+from labkit import (
+    config,  # noqa: F401  (sets TF log level before TF is imported)
+    plots,
+    train,
+)
 
 History = dict[str, list[float]]
 LIVE_REDRAW_SECONDS = 0.5  # the live figure is redrawn at most this often (and at the end)
@@ -61,29 +65,24 @@ class StopOnEvent(keras.callbacks.Callback):
 
 
 @dataclass
-class PanelRun:
-    """One run of a panel: its number, the settings used, per-epoch history and wall time."""
+class PanelRun(train.Run):
+    """One run of a panel: a ``train.Run`` named ``"run <number>"``, with the panel's settings
+    and whether Stop ended it."""
 
-    number: int
-    settings: dict[str, Any]
-    history: History = field(default_factory=dict)
-    seconds: float = 0.0
+    number: int = 0
+    settings: dict[str, Any] = field(default_factory=dict)
     stopped: bool = False
 
-    @property
-    def name(self) -> str:
-        return f"run {self.number}"
-
-    @property
-    def epochs(self) -> int:
-        return max((len(v) for v in self.history.values()), default=0)
-
     def best(self, metric: str) -> float | None:
-        """Best value of a metric (min for losses, max otherwise); None if it was not logged."""
-        values = self.history.get(metric)
-        if not values:
-            return None
-        return float(min(values) if "loss" in metric else max(values))
+        """``Run.best``, or None if the metric was not logged."""
+        return super().best(metric) if self.history.get(metric) else None
+
+    @property
+    def outcome(self) -> str:
+        """``"done"``, ``"stopped"`` or ``"diverged (loss NaN)"``."""
+        if self.diverged:
+            return "diverged (loss NaN)"
+        return "stopped" if self.stopped else "done"
 
 
 def _fmt(value: Any) -> str:
@@ -104,33 +103,19 @@ def _png_output(fig, text: str) -> dict[str, Any]:
             "data": {"image/png": png, "text/plain": f"<{text}>"}}
 
 
-def _curves_png(series: Sequence[tuple[str, History]], keys: Sequence[str],
-                title: str) -> dict[str, Any]:
-    """One panel per key: train solid, val dashed, a colour per series. No pyplot: thread-safe."""
+def _curves_png(runs: Sequence[train.Run], metrics: Sequence[str], title: str,
+                colours: Sequence[int]) -> dict[str, Any]:
+    """``plots.draw_curves`` on a pyplot-free Figure (thread-safe), as a display_data entry."""
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
 
-    fig = Figure(figsize=(4.6 * len(keys), 3.2))
-    colours = [f"C{i}" for i in range(10)]
-    for j, key in enumerate(keys):
-        ax = fig.add_subplot(1, len(keys), j + 1)
-        for i, (label, hist) in enumerate(series):
-            pairs = [(key, "-")] if key.startswith("val_") else [(key, "-"), (f"val_{key}", "--")]
-            for k, style in pairs:
-                values = hist.get(k)
-                if values:
-                    ax.plot(range(1, len(values) + 1), values, style, color=colours[i % 10],
-                            marker=".", label=f"{label} {'val' if 'val_' in k else 'train'}")
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel(key)
-        ax.grid(alpha=0.3)
-        if ax.lines:
-            ax.legend(fontsize=7)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
+    fig = Figure(figsize=(4.6 * len(metrics), 3.2))
+    plots.draw_curves(fig, runs, metrics, colours=colours, title=title)
     return _png_output(fig, title or "curves")
+
+
+def _colour(number: int) -> int:
+    """A panel run's colour index: the same in the live figure and in the overlay."""
+    return number - 1
 
 
 class RetrainPanel:
@@ -218,14 +203,16 @@ class RetrainPanel:
         if n == self._drawn_epochs or not (due or final):
             return
         self._last_draw, self._drawn_epochs = now, n
+        live = train.Run(f"run {number}", history)
         self.live_out.outputs = (
-            _curves_png([(f"run {number}", history)], ["loss", self.metric], f"Run {number}"),)
+            _curves_png([live], ["loss", self.metric], f"Run {number}", [_colour(number)]),)
 
     def _run(self, number: int, settings: dict[str, Any]) -> None:
         self._last_draw, self._drawn_epochs = 0.0, 0
         live = LiveCurves(lambda h: self._draw_live(number, h))
         stopper = StopOnEvent(self._stop)
         started = time.perf_counter()
+        status = f"Run {number} ended without a result"  # replaced below unless interrupted
         try:
             result = self.train_fn(dict(settings), [live, stopper])
             seconds = time.perf_counter() - started
@@ -235,20 +222,23 @@ class RetrainPanel:
             history = ({k: [float(v) for v in vals] for k, vals in hist.items()}
                        if isinstance(hist, dict) and hist else live.history)
             seconds = float(getattr(result, "seconds", 0.0) or seconds)
-            run = PanelRun(number, settings, history, seconds, stopper.stopped)
+            run = PanelRun(f"run {number}", history, seconds, number=number, settings=settings,
+                           stopped=stopper.stopped)
             self.runs.append(run)
             self.table.value = self._table_html()
             self.overlay.options = [(f"{r.name}: {settings_text(r.settings)}", r.number)
                                     for r in self.runs]
             self._draw_compare()
             best = run.best(f"val_{self.metric}")
-            self.status.value = (f"Run {number} {'stopped' if run.stopped else 'done'}: "
-                                 f"{run.epochs} epochs in {seconds:.1f} s"
-                                 + ("" if best is None else f", best val {self.metric} {best:.3f}"))
+            status = (f"Run {number} {run.outcome}: {run.epochs} epochs in {seconds:.1f} s"
+                      + ("" if best is None else f", best val {self.metric} {best:.3f}"))
         except Exception as exc:  # shown to the learner, not lost in the thread
-            self.status.value = f"Run {number} failed: {type(exc).__name__}: {exc}"
+            status = f"Run {number} failed: {type(exc).__name__}: {exc}"
             self.live_out.append_stderr(traceback.format_exc())
+        except BaseException as exc:  # KeyboardInterrupt, SystemExit: end the run, say so
+            status = f"Run {number} interrupted: {type(exc).__name__}"
         finally:
+            self.status.value = status
             self.train_button.disabled, self.stop_button.disabled = False, True
 
     def _draw_compare(self) -> None:
@@ -256,10 +246,9 @@ class RetrainPanel:
         shown = [r for r in self.runs if not picked or r.number in picked]
         if not shown:
             return
-        series = [(r.name, {k: v for k, v in r.history.items() if k.startswith("val_")})
-                  for r in shown]
         self.compare_out.outputs = (
-            _curves_png(series, [f"val_{self.metric}", "val_loss"], "Validation curves"),)
+            _curves_png(shown, [f"val_{self.metric}", "val_loss"], "Validation curves",
+                        [_colour(r.number) for r in shown]),)
 
     def _table_html(self) -> str:
         head = ("<tr><th>run</th><th>settings</th>"
@@ -270,7 +259,7 @@ class RetrainPanel:
             rows.append(
                 f"<tr><td>{r.number}</td><td>{html.escape(settings_text(r.settings))}</td>"
                 f"<td>{'n/a' if best is None else f'{best:.3f}'}</td>"
-                f"<td>{r.epochs}{' (stopped)' if r.stopped else ''}</td>"
+                f"<td>{r.epochs}{'' if r.outcome == 'done' else f' ({r.outcome})'}</td>"
                 f"<td>{r.seconds:.1f}</td></tr>")
         css = ("<style>.labkit-runs-table td, .labkit-runs-table th {padding: 2px 10px; "
                "border-bottom: 1px solid #ddd; text-align: left}</style>")
@@ -283,8 +272,13 @@ _STYLE = {"description_width": "initial"}
 
 
 def lr_slider(value: float = 1e-3, min_exp: float = -5, max_exp: float = 0,
-              description: str = "learning rate") -> widgets.FloatLogSlider:
-    """Log-scale learning-rate slider from 10**min_exp to 10**max_exp."""
+              description: str = "learning rate", name: str = "lr") -> widgets.FloatLogSlider:
+    """Log-scale learning-rate slider from 10**min_exp to 10**max_exp.
+
+    A ``value`` that is not a finite number > 0 raises a ValueError naming ``name`` (the
+    argument the panel took it from).
+    """
+    value = train.check_lr(value, name)
     return widgets.FloatLogSlider(value=value, base=10, min=min_exp, max=max_exp, step=0.25,
                                   description=description, readout_format=".1e",
                                   continuous_update=False, style=_STYLE)

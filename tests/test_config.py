@@ -56,13 +56,30 @@ def test_unknown_profile_from_env_var_is_rejected(monkeypatch):
 
 
 def test_unknown_threshold_names_known_keys():
-    profile = dataclasses.replace(QUICK, thresholds={"01_margin": 0.2, "02_margin": 0.1})
-    assert profile.threshold("01_margin") == pytest.approx(0.2)
+    profile = dataclasses.replace(QUICK, thresholds={"preprocessing": 0.2, "imbalance": 0.1})
+    assert profile.threshold("preprocessing") == pytest.approx(0.2)
     with pytest.raises(KeyError) as info:
         profile.threshold("99_missing")
     message = str(info.value)
     assert "99_missing" in message
-    assert "01_margin" in message and "02_margin" in message
+    assert "preprocessing" in message and "imbalance" in message
+
+
+def test_thresholds_are_keyed_by_topic():
+    assert QUICK.threshold("learning_rate") == pytest.approx(0.25)
+    assert QUICK.threshold("channel_order.partner_rate") == pytest.approx(0.80)
+    for key in QUICK.thresholds:
+        topic = key.split(".")[0]
+        assert topic in QUICK.thresholds, f"{key!r}: no main margin for topic {topic!r}"
+        assert not key[:2].isdigit(), f"{key!r} is keyed by notebook number, not topic"
+
+
+def test_full_profile_differs_from_quick_only_where_it_says():
+    differ = {f.name for f in dataclasses.fields(QUICK)
+              if getattr(QUICK, f.name) != getattr(FULL, f.name)}
+    assert differ == {"name", "description", "dataset", "backbone", "bn_backbone", "base_size",
+                      "n_train", "n_val", "n_test", "epochs", "head_epochs"}
+    assert FULL.thresholds == QUICK.thresholds  # the quick margins until recalibrated
 
 
 def test_setup_returns_lab_with_profile_and_seed(monkeypatch, capsys):
@@ -113,3 +130,16 @@ def test_seed_everything_repeats_numpy_and_keras_random_ops():
     for a, b, c in zip(first, second, other, strict=True):
         np.testing.assert_array_equal(a, b)
         assert not np.array_equal(a, c)
+
+
+def test_lab_elapsed_and_summary(capsys):
+    from labkit import session
+
+    lab = session.Lab(profile=QUICK, seed=1, gpus=())
+    assert lab.elapsed().startswith("this notebook ran in ") and lab.elapsed().endswith(" s")
+    assert lab.device == "CPU (no GPU found)"
+    assert "profile: quick" in lab.summary() and "seed: 1" in lab.summary()
+    assert session.Lab(profile=FULL, seed=0, gpus=("/gpu:0",)).device == "GPU (1)"
+    lab = session.setup("quick", seed=5)
+    assert capsys.readouterr().out.strip() == lab.summary()
+    assert lab.seed == 5 and lab.profile is QUICK

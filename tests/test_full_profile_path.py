@@ -13,6 +13,9 @@ import pytest
 
 from labkit import cifar, evidence, lessondata, models, scratch, train, transfer
 from labkit.config import FULL
+from labkit.train import FitSettings
+
+QUIET = FitSettings(epochs=1, progress=False)
 
 
 @pytest.fixture
@@ -31,11 +34,11 @@ def test_full_profile_transfer_path_with_vgg16_stand_in(full_data):
     assert evidence.feature_map_sizes(base)[-1][1] == (1, 1, 512)  # 32x32: the 1x1 map
     feats = transfer.features(base, data, preprocess, size=profile.base_size)
     assert feats.train.shape == (40, 512)
-    head, run = transfer.train_head(feats, data, epochs=profile.head_epochs)
+    head, run = transfer.train_head(feats, data, fit=QUIET.replace(epochs=profile.head_epochs))
     assert "val_accuracy" in run.history
     images = transfer.prepare(data, preprocess, profile.base_size)
-    model, run = transfer.finetune(base, images, data, name="vgg16 top block", epochs=1,
-                                   lr=1e-5, unfreeze_blocks=1, head=head, progress=False)
+    model, run = transfer.finetune(base, images, data, name="vgg16 top block",
+                                   fit=QUIET.replace(lr=1e-5), unfreeze_blocks=1, head=head)
     scores = train.evaluate(model, images.test, data.y_test, data.n_classes)
     assert 0.0 <= scores.accuracy <= 1.0
     assert transfer.source_task_accuracy(base) is None  # no ImageNet check offline
@@ -43,8 +46,8 @@ def test_full_profile_transfer_path_with_vgg16_stand_in(full_data):
 
 def test_full_profile_scratch_path(full_data):
     profile, data = full_data
-    model, run = scratch.train_scratch(data, name="cifar scratch", epochs=profile.epochs,
-                                       progress=False)
+    model, run = scratch.train_scratch(data, name="cifar scratch",
+                                       fit=QUIET.replace(epochs=profile.epochs))
     assert len(run.history["loss"]) == 1 and np.isfinite(run.last("loss"))
 
 
@@ -56,9 +59,9 @@ def test_full_profile_batchnorm_path_with_resnet50_stand_in(full_data):
     assert base.name == "resnet50" and preprocess is models.caffe_preprocess
     assert len(models.batchnorm_layers(base)) == 53
     feats = transfer.features(base, data, preprocess, size=profile.base_size)
-    head, _ = transfer.train_head(feats, data, epochs=1)
+    head, _ = transfer.train_head(feats, data, fit=QUIET)
     images = transfer.prepare(data, preprocess, profile.base_size)
     result = batchnorm.finetune_with_batchnorm(base, head, images, data, bn="frozen",
-                                               name="resnet50, BN frozen", epochs=1, lr=1e-5,
-                                               batch_size=8, progress=False)
+                                               name="resnet50, BN frozen",
+                                               fit=QUIET.replace(lr=1e-5, batch_size=8))
     assert result.drift == 0.0 and np.isfinite(result.run.last("loss"))

@@ -1,4 +1,5 @@
-"""labkit.train: metrics on a hand-made example, Run records, fit, the LR range test."""
+"""labkit.train: metrics on a hand-made example, Run records, fit settings, fit, the LR range
+test."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+import dataclasses  # noqa: E402
+import math  # noqa: E402
+
 from labkit import train  # noqa: E402
+from labkit.train import FitSettings  # noqa: E402
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(32, 4)).astype("float32")
@@ -66,6 +71,61 @@ def test_run_last_and_best():
     assert run.last("val_accuracy") == 0.4 and run.best("val_accuracy") == 0.6
     with pytest.raises(KeyError):
         run.last("accuracy")
+
+
+def test_run_epochs_and_diverged():
+    run = train.Run("r", {"loss": [1.0, 0.5, 0.7], "val_accuracy": [0.2, 0.6]})
+    assert run.epochs == 3 and not run.diverged
+    assert train.Run("empty").epochs == 0
+    assert train.Run("nan", {"loss": [1.0, math.nan]}).diverged
+    assert train.Run("inf", {"loss": [math.inf]}).diverged
+
+
+# ---- fit settings ----------------------------------------------------------------------------
+def test_fit_settings_defaults_replace_and_callbacks():
+    fit = FitSettings()
+    assert (fit.epochs, fit.lr, fit.optimizer, fit.batch_size, fit.seed, fit.progress,
+            fit.callbacks) == (5, 1e-3, "adam", 64, 0, True, ())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fit.lr = 0.1
+    sgd = fit.replace(lr=0.01, optimizer="sgd", callbacks=["a"])
+    assert (sgd.lr, sgd.optimizer, sgd.callbacks, sgd.epochs) == (0.01, "sgd", ("a",), 5)
+    assert fit.lr == 1e-3  # unchanged
+    assert sgd.with_callbacks("b").callbacks == ("a", "b")
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"epochs": 0}, "epochs must be an integer >= 1, got 0"),
+    ({"epochs": 1.5}, "epochs must be an integer >= 1"),
+    ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+    ({"lr": math.nan}, "lr must be a finite number > 0, got nan"),
+    ({"lr": -0.1}, "lr must be a finite number > 0, got -0.1"),
+    ({"lr": "fast"}, "lr must be a number > 0, got 'fast'"),
+    ({"optimizer": "rmsprop"}, "optimizer must be one of \\['adam', 'sgd'\\]"),
+])
+def test_fit_settings_refuse_settings_that_cannot_train(changes, match):
+    with pytest.raises(ValueError, match=match):
+        FitSettings(**changes)
+
+
+def test_check_lr():
+    assert train.check_lr(1e-3) == 1e-3
+    with pytest.raises(ValueError, match="^base_lr must be a finite number > 0, got inf"):
+        train.check_lr(math.inf, "base_lr")
+
+
+def test_fit_with_uses_the_settings(capsys):
+    seen = []
+
+    class Count(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(batch)
+
+    fit = FitSettings(epochs=2, batch_size=8, progress=False, callbacks=[Count()])
+    run = train.fit_with(tiny_model(), X, Y, fit, name="w", validation_data=(X[:8], Y[:8]))
+    assert capsys.readouterr().out == ""
+    assert run.name == "w" and run.epochs == 2 and "val_loss" in run.history
+    assert len(seen) == 2 * len(X) // 8
 
 
 def test_fit_returns_run_and_prints_one_line_per_epoch(capsys):

@@ -11,6 +11,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+from labkit import train  # noqa: E402
 from labkit import widgets as lw  # noqa: E402
 
 RNG = np.random.default_rng(0)
@@ -142,10 +143,10 @@ def test_live_figure_is_throttled_but_shows_the_last_epoch(monkeypatch):
     drawn = []
     real = lw._curves_png
 
-    def counting(series, keys, title):
+    def counting(runs, metrics, title, colours):
         if title.startswith("Run"):
-            drawn.append(max(len(v) for v in series[0][1].values()))
-        return real(series, keys, title)
+            drawn.append(runs[0].epochs)
+        return real(runs, metrics, title, colours)
 
     monkeypatch.setattr(lw, "_curves_png", counting)
     monkeypatch.setattr(lw, "LIVE_REDRAW_SECONDS", 3600.0)  # only the first and the final draw
@@ -153,3 +154,68 @@ def test_live_figure_is_throttled_but_shows_the_last_epoch(monkeypatch):
     panel.start()
     assert panel.wait(60)
     assert drawn == [1, 6]
+
+
+def test_panel_runs_are_train_runs_with_their_settings(run_panel):
+    panel = lw.RetrainPanel(lambda s, cb: tiny_fit(s, cb), controls(epochs=2))
+    run = run_panel(panel)
+    assert isinstance(run, train.Run) and isinstance(run, lw.PanelRun)
+    assert (run.name, run.number, run.epochs, run.outcome) == ("run 1", 1, 2, "done")
+    assert run.last("loss") == run.history["loss"][-1]
+    assert run.best("no_such_metric") is None
+
+
+def test_live_figure_and_overlay_keep_each_runs_colour(monkeypatch, run_panel):
+    colours = []
+    real = lw._curves_png
+
+    def recording(runs, metrics, title, run_colours):
+        colours.append((title, [r.name for r in runs], list(run_colours)))
+        return real(runs, metrics, title, run_colours)
+
+    monkeypatch.setattr(lw, "_curves_png", recording)
+    panel = lw.RetrainPanel(lambda s, cb: tiny_fit(s, cb), controls(epochs=1))
+    run_panel(panel)
+    run_panel(panel)
+    assert ("Run 2", ["run 2"], [1]) in colours  # live: run 2's colour
+    assert colours[-1] == ("Validation curves", ["run 1", "run 2"], [0, 1])
+    panel.overlay.value = (2,)
+    assert colours[-1] == ("Validation curves", ["run 2"], [1])  # the same colour alone
+
+
+def test_a_run_whose_loss_became_nan_is_reported_as_diverged(run_panel):
+    x_bad = X.copy()
+    x_bad[0, 0] = np.nan  # one NaN input: the loss turns NaN in the first epoch
+
+    def train_fn(settings, callbacks):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model.fit(x_bad, Y, validation_split=0.25, epochs=settings["epochs"], batch_size=8,
+                         callbacks=callbacks, verbose=0)
+
+    panel = lw.RetrainPanel(train_fn, controls(epochs=2))
+    run = run_panel(panel)
+    assert run.diverged and run.outcome == "diverged (loss NaN)"
+    assert "Run 1 diverged (loss NaN): 2 epochs" in panel.status.value
+    assert "(diverged (loss NaN))" in panel.table.value
+
+
+def test_base_exception_in_the_thread_restores_status_and_buttons():
+    def train_fn(settings, callbacks):
+        raise KeyboardInterrupt
+
+    panel = lw.RetrainPanel(train_fn, controls())
+    assert panel.start()
+    assert panel.wait(30)
+    assert panel.status.value == "Run 1 interrupted: KeyboardInterrupt"
+    assert "training" not in panel.status.value
+    assert not panel.train_button.disabled and panel.stop_button.disabled
+    assert panel.runs == []
+
+
+@pytest.mark.parametrize("lr", [float("nan"), float("inf"), -1e-3, 0.0, "fast"])
+def test_lr_slider_refuses_learning_rates_that_cannot_train(lr):
+    with pytest.raises(ValueError, match="^lr must be a"):
+        lw.lr_slider(lr)
+    with pytest.raises(ValueError, match="^learning_rate must be a"):
+        lw.lr_slider(lr, name="learning_rate")

@@ -18,6 +18,7 @@ from labkit import models, train
 from labkit.config import seed_everything
 from labkit.lessondata import LessonData
 from labkit.models import batchnorm_layers
+from labkit.train import FitSettings
 from labkit.transfer import Prepared, tuned_model
 
 BN_MODES = ("updating", "frozen")  # BatchNorm during fine-tuning: the default, and the fix
@@ -73,35 +74,28 @@ def finetune_with_batchnorm(
     *,
     bn: str,
     name: str,
-    epochs: int,
-    lr: float,
-    batch_size: int,
-    seed: int = 0,
-    callbacks: list | None = None,
-    progress: bool = True,
+    fit: FitSettings,
 ) -> FinetuneResult:
     """Fine-tune the whole ``base`` + a trained ``head`` the way the Keras 2 guides say.
 
     The base is called with ``training=False`` in both modes. ``bn="updating"`` leaves the
     BatchNorm layers trainable (what that idiom gives in Keras 3); ``bn="frozen"`` sets them
     ``trainable=False`` first (the fix). ``base`` and ``head`` are trained in place: pass fresh
-    copies for each run.
+    copies for each run. ``fit.batch_size`` matters here: BatchNorm's batch statistics come
+    from it.
     """
     if bn not in BN_MODES:
         raise ValueError(f"bn must be one of {BN_MODES}, got {bn!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    seed_everything(seed)
+    seed_everything(fit.seed)
     base.trainable = True
     if bn == "frozen":
         freeze_batchnorm(base)
     model = tuned_model(base, images, data.n_classes, head=head,
                         base_training=False)  # the Keras 2 idiom, in both modes
-    models.compile_classifier(model, lr=lr)
+    models.compile_classifier(model, lr=fit.lr, optimizer=fit.optimizer)
     before = moving_statistics(base)
-    run = train.fit(model, images.train, data.y_train, name=name, epochs=epochs,
-                    batch_size=batch_size, validation_data=(images.val, data.y_val),
-                    callbacks=callbacks, progress=progress)
+    run = train.fit_with(model, images.train, data.y_train, fit, name=name,
+                         validation_data=(images.val, data.y_val))
     return FinetuneResult(model, run, statistics_drift(before, moving_statistics(base)))
 
 

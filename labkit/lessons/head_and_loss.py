@@ -15,7 +15,7 @@ import numpy as np
 from labkit import train
 from labkit.config import seed_everything
 from labkit.lessondata import LessonData
-from labkit.train import Run, Scores
+from labkit.train import FitSettings, Run, Scores
 
 SPARSE_CE = "sparse_categorical_crossentropy"
 CATEGORICAL_CE = "categorical_crossentropy"
@@ -112,8 +112,12 @@ def labels_as(y: np.ndarray, labels: str, n_classes: int) -> np.ndarray:
     return y if labels == "int" else np.eye(n_classes, dtype="float32")[y]
 
 
-def build_head(n_features: int, n_classes: int, variant: HeadVariant, lr: float = 1e-3):
-    """Dense(units, activation) on flat features, compiled with the variant's loss and metric."""
+def build_head(n_features: int, n_classes: int, variant: HeadVariant, lr: float = 1e-3,
+               optimizer: str = "adam"):
+    """Dense(units, activation) on flat features, compiled with the variant's loss and metric.
+
+    ``optimizer``: ``"adam"`` or ``"sgd"`` (momentum 0.9), as ``models.compile_classifier``.
+    """
     import keras
 
     losses = {SPARSE_CE: keras.losses.SparseCategoricalCrossentropy,
@@ -125,7 +129,9 @@ def build_head(n_features: int, n_classes: int, variant: HeadVariant, lr: float 
     if variant.hide_logits:
         outputs = keras.layers.Rescaling(1.0, name="hide_logits")(outputs)
     head = keras.Model(inputs, outputs, name="head")
-    head.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),
+    opt = (keras.optimizers.Adam(learning_rate=lr) if optimizer == "adam"
+           else keras.optimizers.SGD(learning_rate=lr, momentum=0.9))
+    head.compile(optimizer=opt,
                  loss=losses[variant.loss](from_logits=variant.from_logits),
                  metrics=[variant.metric])
     return head
@@ -193,10 +199,9 @@ def argmax_accuracy_callback(x_train, y_train, x_val, y_val):
     return _ArgmaxAccuracy()
 
 
-def train_variant(feats, data: LessonData, variant: str | HeadVariant, *, epochs: int = 15,
-                  lr: float = 1e-3, seed: int = 0, progress: bool = False,
-                  callbacks: list | None = None, raise_errors: bool = False) -> VariantResult:
-    """Train a head variant on frozen features (``transfer.Features``) and test it.
+def train_variant(feats, data: LessonData, variant: str | HeadVariant, *, fit: FitSettings,
+                  raise_errors: bool = False) -> VariantResult:
+    """Train a head variant on frozen features (``transfer.Features``) with ``fit`` and test it.
 
     The run's history also holds ``true_accuracy``/``val_true_accuracy`` (arg-max), whatever
     metric the variant compiles with. Errors Keras raises (wrong label shape, a label without an
@@ -210,16 +215,16 @@ def train_variant(feats, data: LessonData, variant: str | HeadVariant, *, epochs
         variant = HEAD_VARIANTS[variant]
     n = data.n_classes
     result = VariantResult(name, variant, metric=variant.metric)
-    seed_everything(seed)
-    head = build_head(feats.train.shape[1], n, variant, lr=lr)
+    seed_everything(fit.seed)
+    head = build_head(feats.train.shape[1], n, variant, lr=fit.lr, optimizer=fit.optimizer)
     y_train, y_val, y_test = (labels_as(y, variant.labels, n)
                               for y in (data.y_train, data.y_val, data.y_test))
     truth = argmax_accuracy_callback(feats.train, np.asarray(data.y_train).ravel(), feats.val,
                                      np.asarray(data.y_val).ravel())
     try:
-        result.run = train.fit(head, feats.train, y_train, name=name, epochs=epochs,
-                               validation_data=(feats.val, y_val), progress=progress,
-                               callbacks=[truth, *(callbacks or [])])
+        result.run = train.fit_with(head, feats.train, y_train,
+                                    fit.replace(callbacks=(truth, *fit.callbacks)), name=name,
+                                    validation_data=(feats.val, y_val))
         logged = head.evaluate(feats.test, y_test, verbose=0, return_dict=True)
     except Exception as error:  # Keras/TF raise ValueError or InvalidArgumentError here
         if raise_errors:
@@ -233,11 +238,12 @@ def train_variant(feats, data: LessonData, variant: str | HeadVariant, *, epochs
     return result
 
 
-def train_variants(feats, data: LessonData, names, **kwargs) -> dict[str, VariantResult]:
+def train_variants(feats, data: LessonData, names, *, fit: FitSettings,
+                   raise_errors: bool = False) -> dict[str, VariantResult]:
     """``train_variant`` for each name, printing one table row per variant as it finishes."""
     results = {}
     for name in names:
-        results[name] = train_variant(feats, data, name, **kwargs)
+        results[name] = train_variant(feats, data, name, fit=fit, raise_errors=raise_errors)
         print(results[name].line())
     return results
 

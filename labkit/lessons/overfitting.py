@@ -11,8 +11,10 @@ import numpy as np
 
 from labkit import models, train
 from labkit.config import seed_everything
+from labkit.train import FitSettings
 
 MAX_STRENGTH = 0.5
+BATCH_SIZE = 32  # the lesson's batch size: small, as tutorials use for small sets
 
 
 def balanced_subset(x: np.ndarray, y: np.ndarray, per_class: int,
@@ -102,24 +104,21 @@ def early_stopping(patience: int = 5, monitor: str = "val_loss"):
 
 
 def train_overfit(x_train: np.ndarray, y_train: np.ndarray, validation_data, n_classes: int, *,
-                  name: str, epochs: int, dropout: float = 0.0, l2: float = 0.0,
-                  augment: float | None = None, patience: int | None = None, lr: float = 1e-3,
-                  batch_size: int = 32, callbacks: list | None = None, seed: int = 0,
-                  progress: bool = True):
-    """Seed, build ``overfit_cnn`` with the given regularisers, compile (Adam) and ``train.fit``.
+                  name: str, fit: FitSettings, dropout: float = 0.0, l2: float = 0.0,
+                  augment: float | None = None, patience: int | None = None):
+    """Seed, build ``overfit_cnn`` with the given regularisers, compile and train with ``fit``.
 
-    ``patience``: add ``early_stopping(patience)`` (best weights restored at the end).
-    Returns ``(model, run)``.
+    ``patience``: add ``early_stopping(patience)`` after ``fit.callbacks`` (best weights
+    restored at the end). The lesson trains with ``batch_size=32``. Returns ``(model, run)``.
     """
-    seed_everything(seed)
+    seed_everything(fit.seed)
     model = overfit_cnn(x_train.shape[1:], n_classes, dropout=dropout, l2=l2, augment=augment,
-                        seed=seed)
-    models.compile_classifier(model, lr=lr)
-    extra = list(callbacks or [])
+                        seed=fit.seed)
+    models.compile_classifier(model, lr=fit.lr, optimizer=fit.optimizer)
     if patience is not None:
-        extra.append(early_stopping(patience))
-    run = train.fit(model, x_train, y_train, name=name, epochs=epochs, batch_size=batch_size,
-                    validation_data=validation_data, callbacks=extra, progress=progress)
+        fit = fit.with_callbacks(early_stopping(patience))
+    run = train.fit_with(model, x_train, y_train, fit, name=name,
+                         validation_data=validation_data)
     return model, run
 
 

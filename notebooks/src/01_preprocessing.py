@@ -18,11 +18,13 @@ import numpy as np
 
 from labkit import evidence, lessondata, panels, plots, report, scratch, train, transfer
 from labkit.lessons import preprocessing
+from labkit.train import FitSettings
 
 lab = labkit.setup()
 data = lessondata.load_lesson_data(lab.profile, seed=lab.seed)
 print(data.describe())
 EPOCHS = lab.profile.epochs
+FIT = FitSettings(epochs=EPOCHS, seed=lab.seed)  # Adam, lr 1e-3, batch 64: change per run
 CHANCE = 1 / data.n_classes
 
 # %% [markdown]
@@ -41,10 +43,10 @@ CHANCE = 1 / data.n_classes
 # blocks, global average pooling, softmax) with no scaling layer.
 
 # %%
-_, sgd_raw = scratch.train_scratch(data, name="SGD, raw 0-255", epochs=EPOCHS, lr=0.01,
-                                   optimizer="sgd", rescale=False, seed=lab.seed)
-_, adam_raw = scratch.train_scratch(data, name="Adam, raw 0-255", epochs=EPOCHS, lr=1e-3,
-                                    optimizer="adam", rescale=False, seed=lab.seed)
+_, sgd_raw = scratch.train_scratch(data, name="SGD, raw 0-255",
+                                   fit=FIT.replace(lr=0.01, optimizer="sgd"), rescale=False)
+_, adam_raw = scratch.train_scratch(data, name="Adam, raw 0-255",
+                                    fit=FIT.replace(lr=1e-3, optimizer="adam"), rescale=False)
 
 # %% [markdown]
 # ### 2 · Run it
@@ -67,9 +69,9 @@ plots.plot_curves([sgd_raw, adam_raw], title="Raw 0-255 inputs: SGD vs Adam");
 # %%
 print(evidence.input_stats({"raw pixels": data.x_train[:500],
                             "after Rescaling(1/255)": data.x_train[:500] / 255.0}))
-sgd_raw_1, _ = scratch.train_scratch(data, name="SGD raw, 1 epoch", epochs=1, lr=0.01,
-                                     optimizer="sgd", rescale=False, seed=lab.seed,
-                                     progress=False)
+sgd_raw_1, _ = scratch.train_scratch(
+    data, name="SGD raw, 1 epoch", rescale=False,
+    fit=FIT.replace(epochs=1, lr=0.01, optimizer="sgd", progress=False))
 print("SGD on raw pixels, predictions per class:",
       evidence.prediction_spread(sgd_raw_1, data.x_val, data.n_classes))
 print("dead ReLU channels:", {k: f"{v:.0%}" for k, v in
@@ -82,10 +84,10 @@ print("dead ReLU channels:", {k: f"{v:.0%}" for k, v in
 # training, evaluation and any later `model.predict` on raw images all see the same inputs.
 
 # %%
-_, sgd_scaled = scratch.train_scratch(data, name="SGD, Rescaling(1/255)", epochs=EPOCHS,
-                                      lr=0.01, optimizer="sgd", rescale=True, seed=lab.seed)
-_, adam_scaled = scratch.train_scratch(data, name="Adam, Rescaling(1/255)", epochs=EPOCHS,
-                                       lr=1e-3, optimizer="adam", rescale=True, seed=lab.seed)
+_, sgd_scaled = scratch.train_scratch(data, name="SGD, Rescaling(1/255)",
+                                      fit=FIT.replace(lr=0.01, optimizer="sgd"), rescale=True)
+_, adam_scaled = scratch.train_scratch(data, name="Adam, Rescaling(1/255)",
+                                       fit=FIT.replace(lr=1e-3, optimizer="adam"), rescale=True)
 
 # %% [markdown]
 # ### 5 · Side by side
@@ -125,9 +127,9 @@ plots.plot_curves(scratch_runs, metrics=("accuracy",), title="Scaling the inputs
 # %%
 base, caffe = transfer.lesson_base(lab.profile)
 SIZE = lab.profile.base_size
+HEAD_FIT = FitSettings(epochs=lab.profile.head_epochs, seed=lab.seed, progress=False)
 right = transfer.features(base, data, caffe, size=SIZE)
-head, head_run = transfer.train_head(right, data, name="head on caffe inputs",
-                                     epochs=lab.profile.head_epochs, seed=lab.seed)
+head, head_run = transfer.train_head(right, data, name="head on caffe inputs", fit=HEAD_FIT)
 right_test = train.evaluate(head, right.test, data.y_test, data.n_classes)
 print(f"head trained and tested with the base's own preprocessing: {right_test}")
 
@@ -152,8 +154,7 @@ plots.plot_bars({k: v.accuracy for k, v in mismatch.items()},
 
 # %%
 wrong = transfer.features(base, data, preprocessing.scale_0_1, size=SIZE)
-head_01, head_01_run = transfer.train_head(wrong, data, name="head on 0-1 inputs",
-                                           epochs=lab.profile.head_epochs, seed=lab.seed)
+head_01, head_01_run = transfer.train_head(wrong, data, name="head on 0-1 inputs", fit=HEAD_FIT)
 wrong_test = train.evaluate(head_01, wrong.test, data.y_test, data.n_classes)
 print(f"0-1 scaling at train and test time: {wrong_test}")
 plots.plot_curves([head_run, head_01_run], title="Frozen base + head: caffe vs 0-1 inputs");
@@ -204,21 +205,24 @@ worst = min(v.accuracy for v in mismatch.values())
 # %%
 # The lesson's verdict: asserts the promised margin and prints the RESULT line for README.
 t = lab.profile.threshold
-verdict = report.check_lesson("01 preprocessing (SGD)", "val accuracy", sgd_raw.last("val_accuracy"),
-                    sgd_scaled.last("val_accuracy"), t("01_margin"))
-verdict = report.check_lesson("01 preprocessing (pretrained)", "test accuracy", worst,
-                    right_test.accuracy, t("01_margin"))
+verdict = report.check_lesson(lab, "preprocessing", case="SGD", metric="val accuracy",
+                              failure=sgd_raw.last("val_accuracy"),
+                              fix=sgd_scaled.last("val_accuracy"))
+verdict = report.check_lesson(lab, "preprocessing", case="pretrained", metric="test accuracy",
+                              failure=worst, fix=right_test.accuracy)
 
 # %%
 # NBVAL_CHECK_OUTPUT
 report.claim("SGD on raw pixels ends within 5 points of chance",
              sgd_raw.last("val_accuracy") <= CHANCE + 0.05)
-report.claim(f"Adam barely cares: raw vs scaled within {100 * t('01_adam_gap'):.0f} points",
-             adam_gap <= t("01_adam_gap"))
-report.claim(f"0-1 inputs to the caffe base lose >= {100 * t('01_consistent_margin'):.0f} points",
-             right_test.accuracy - wrong_test.accuracy >= t("01_consistent_margin"))
-report.claim(f"RGB order at test time loses >= {100 * t('01_rgb_margin'):.0f} points",
-             right_test.accuracy - rgb.accuracy >= t("01_rgb_margin"))
+report.claim(f"Adam barely cares: raw vs scaled within "
+             f"{100 * t('preprocessing.adam_gap'):.0f} points",
+             adam_gap <= t("preprocessing.adam_gap"))
+report.claim(f"0-1 inputs to the caffe base lose >= "
+             f"{100 * t('preprocessing.consistent'):.0f} points",
+             right_test.accuracy - wrong_test.accuracy >= t("preprocessing.consistent"))
+report.claim(f"RGB order at test time loses >= {100 * t('preprocessing.rgb'):.0f} points",
+             right_test.accuracy - rgb.accuracy >= t("preprocessing.rgb"))
 print("each fix beats its failure by the promised margin: True")
 
 # %% [markdown]
@@ -246,7 +250,7 @@ panels.scratch_panel(lab, data, title="Input scale x optimizer", optimizer="sgd"
 # %% jupyter={"source_hidden": true}
 # Solutions (expand to read).
 # 1. gray = transfer.features(base, data, preprocessing.caffe_gray, size=SIZE)
-#    h, _ = transfer.train_head(gray, data, epochs=lab.profile.head_epochs, seed=lab.seed)
+#    h, _ = transfer.train_head(gray, data, fit=HEAD_FIT)
 #    s = train.evaluate(h, gray.test, data.y_test, data.n_classes); compare s.per_class_recall
 #    with right_test.per_class_recall: red/blue disc and yellow/cyan square collapse in pairs.
 # 2. The Lambda layer runs caffe() on whatever comes in, so callers pass raw 0-255 RGB.

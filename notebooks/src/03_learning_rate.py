@@ -14,11 +14,13 @@ import keras
 import numpy as np
 
 from labkit import evidence, lessondata, panels, plots, report, scratch, train
+from labkit.train import FitSettings
 
 lab = labkit.setup()
 data = lessondata.load_lesson_data(lab.profile, seed=lab.seed)
 print(data.describe())
 EPOCHS = lab.profile.epochs
+FIT = FitSettings(epochs=EPOCHS, seed=lab.seed)  # Adam, lr 1e-3, batch 64: change per run
 CHANCE = 1 / data.n_classes
 
 # %% [markdown]
@@ -31,10 +33,10 @@ CHANCE = 1 / data.n_classes
 
 # %%
 TOO_HIGH, TOO_LOW = 1e-2, 1e-5
-_, run_high = scratch.train_scratch(data, name=f"Adam lr={TOO_HIGH:g}", epochs=EPOCHS,
-                                    lr=TOO_HIGH, seed=lab.seed)
-model_low, run_low = scratch.train_scratch(data, name=f"Adam lr={TOO_LOW:g}", epochs=EPOCHS,
-                                           lr=TOO_LOW, seed=lab.seed)
+_, run_high = scratch.train_scratch(data, name=f"Adam lr={TOO_HIGH:g}",
+                                    fit=FIT.replace(lr=TOO_HIGH))
+model_low, run_low = scratch.train_scratch(data, name=f"Adam lr={TOO_LOW:g}",
+                                           fit=FIT.replace(lr=TOO_LOW))
 
 # %% [markdown]
 # ## 2 · Run it: the numbers and the curves
@@ -56,8 +58,8 @@ plots.plot_curves([run_high, run_low], title="Learning rate too high vs too low"
 # %%
 print(f"ln({data.n_classes}) = {np.log(data.n_classes):.3f}; "
       f"too-high run's train loss: {run_high.last('loss'):.3f}")
-model_high, _ = scratch.train_scratch(data, name="too high, 1 epoch", epochs=1, lr=TOO_HIGH,
-                                      seed=lab.seed, progress=False)
+model_high, _ = scratch.train_scratch(data, name="too high, 1 epoch",
+                                      fit=FIT.replace(epochs=1, lr=TOO_HIGH, progress=False))
 print("predictions per class (too high):", evidence.prediction_spread(model_high, data.x_val,
                                                                      data.n_classes))
 print("dead ReLU channels per layer (too high):",
@@ -90,8 +92,7 @@ plots.plot_lr_range(lrs, losses, suggested);
 # %%
 plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=1)
 model_fix, run_fix = scratch.train_scratch(data, name=f"Adam lr={suggested:.2g} + plateau",
-                                           epochs=EPOCHS, lr=suggested, callbacks=[plateau],
-                                           seed=lab.seed)
+                                           fit=FIT.replace(lr=suggested, callbacks=[plateau]))
 
 # %% [markdown]
 # ## 5 · Run it: side by side
@@ -109,9 +110,9 @@ plots.plot_curves(runs, title="Three learning rates, one model");
 
 # %%
 # The lesson's verdict: asserts the promised margin and prints the RESULT line for README.
-t = lab.profile.threshold
-verdict = report.check_lesson("03 learning rate", "val accuracy", run_high.last("val_accuracy"),
-                             run_fix.last("val_accuracy"), t("03_margin"))
+verdict = report.check_lesson(lab, "learning_rate", metric="val accuracy",
+                              failure=run_high.last("val_accuracy"),
+                              fix=run_fix.last("val_accuracy"))
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -120,7 +121,7 @@ report.claim("too-high LR ends within 5 points of chance",
 report.claim("too-low LR ends below the fix by >= 15 points",
              run_fix.last("val_accuracy") - run_low.last("val_accuracy") >= 0.15)
 report.claim("suggested LR lies between the two failures", TOO_LOW < suggested < TOO_HIGH)
-print(f"fix beats too-high LR by >= {100 * t('03_margin'):.0f} points: True")
+print(f"fix beats too-high LR by >= {100 * verdict.min_margin:.0f} points: True")
 
 # %% [markdown]
 # ## 7 · Try it yourself

@@ -16,6 +16,7 @@ import labkit  # first: keeps TensorFlow's C++ log lines out of this notebook
 import time
 
 from labkit import evidence, lessondata, models, panels, plots, report, train, transfer
+from labkit.train import FitSettings
 
 lab = labkit.setup()
 data = lessondata.load_lesson_data(lab.profile, seed=lab.seed)
@@ -36,13 +37,15 @@ SMALL, BASE_SIZE = lab.profile.image_size, lab.profile.base_size
 # (`transfer.features` + `transfer.train_head`, as in lesson 02).
 
 # %%
+HEAD_FIT = FitSettings(epochs=lab.profile.head_epochs, seed=lab.seed, progress=False)
+
+
 def frozen_head_run(name, base, size):
     """Features at ``size`` (timed), a head on them, test scores."""
     started = time.perf_counter()
     feats = transfer.features(base, data, caffe, size=size)
     seconds = time.perf_counter() - started
-    head, run = transfer.train_head(feats, data, name=name, epochs=lab.profile.head_epochs,
-                                    seed=lab.seed)
+    head, run = transfer.train_head(feats, data, name=name, fit=HEAD_FIT)
     scores = train.evaluate(head, feats.test, data.y_test, data.n_classes)
     print(f"{name:<28} features {feats.train.shape[1]:>5} per image | "
           f"extraction {seconds:5.1f} s | test accuracy {scores.accuracy:.1%}")
@@ -102,15 +105,15 @@ best_fix = max([up.accuracy] + [r[1].accuracy for r in cut_runs.values()])
 
 # %%
 # The lesson's verdict: asserts the promised margin and prints the RESULT line for README.
-t = lab.profile.threshold
-verdict = report.check_lesson("04 32x32 inputs", "test accuracy", wild.accuracy, best_fix, t("04_margin"))
+verdict = report.check_lesson(lab, "small_images", metric="test accuracy", failure=wild.accuracy,
+                              fix=best_fix)
 
 # %%
 # NBVAL_CHECK_OUTPUT
 report.claim("the last block is 1x1 at 32x32",
              evidence.feature_map_sizes(base_small)[-1][1][:2] == (1, 1))
-report.claim(f"upsampling beats 32x32 by >= {100 * t('04_margin'):.0f} points",
-             up.accuracy - wild.accuracy >= t("04_margin"))
+report.claim(f"upsampling beats 32x32 by >= {100 * verdict.min_margin:.0f} points",
+             up.accuracy - wild.accuracy >= verdict.min_margin)
 print("a fix beats the 32x32 base by the promised margin: True")
 
 # %% [markdown]

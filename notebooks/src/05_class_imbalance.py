@@ -16,6 +16,7 @@ import dataclasses
 import keras
 
 from labkit import lessondata, models, panels, pipelines, plots, report, splits, train, transfer
+from labkit.train import FitSettings
 
 lab = labkit.setup()
 data = lessondata.load_lesson_data(lab.profile, seed=lab.seed)
@@ -41,9 +42,9 @@ plots.plot_bars(counts, title="Training images per class", fmt="{:.0f}");
 # %%
 base, caffe = transfer.lesson_base(lab.profile)
 SIZE, EPOCHS = lab.profile.base_size, lab.profile.head_epochs
+HEAD_FIT = FitSettings(epochs=EPOCHS, seed=lab.seed, progress=False)  # Adam, lr 1e-3, batch 64
 feats = transfer.features(base, imbalanced, caffe, size=SIZE)
-naive_head, naive_run = transfer.train_head(feats, imbalanced, name="as is", epochs=EPOCHS,
-                                            seed=lab.seed)
+naive_head, naive_run = transfer.train_head(feats, imbalanced, name="as is", fit=HEAD_FIT)
 deployed_feats = models.extract_features(base, x_test, caffe, size=SIZE).reshape(len(x_test), -1)
 reported = train.evaluate(naive_head, deployed_feats, y_test, data.n_classes)
 print(f"test accuracy on the imbalanced test set: {reported.accuracy:.1%}")
@@ -78,12 +79,12 @@ plots.plot_confusion(naive.confusion, data.class_names, title="Trained as is");
 # %%
 weights = splits.class_weights(y_train, data.n_classes)
 print("class weights:", {data.class_names[c]: round(w, 2) for c, w in weights.items()})
-cw_head, cw_run = transfer.train_head(feats, imbalanced, name="class weights", epochs=EPOCHS,
-                                      class_weight=weights, seed=lab.seed)
+cw_head, cw_run = transfer.train_head(feats, imbalanced, name="class weights", fit=HEAD_FIT,
+                                      class_weight=weights)
 
 x_over, y_over = splits.oversample(feats.train, y_train, seed=lab.seed)
-over_head, over_run = transfer.train_head(feats, imbalanced, name="oversampling", epochs=EPOCHS,
-                                          x_train=x_over, y_train=y_over, seed=lab.seed)
+over_head, over_run = transfer.train_head(feats, imbalanced, name="oversampling", fit=HEAD_FIT,
+                                          x_train=x_over, y_train=y_over)
 
 augment = keras.Sequential([
     keras.layers.RandomFlip("horizontal"),
@@ -94,8 +95,7 @@ augment = keras.Sequential([
 x_aug, y_aug = pipelines.augment_minority(x_train, y_train, augment, seed=lab.seed)
 aug_feats = models.extract_features(base, x_aug, caffe, size=SIZE).reshape(len(x_aug), -1)
 aug_head, aug_run = transfer.train_head(feats, imbalanced, name="targeted augmentation",
-                                        epochs=EPOCHS, x_train=aug_feats, y_train=y_aug,
-                                        seed=lab.seed)
+                                        fit=HEAD_FIT, x_train=aug_feats, y_train=y_aug)
 
 # %% [markdown]
 # ## 4 · Side by side
@@ -120,9 +120,9 @@ print(f"best fix on this run: {best_name}")
 
 # %%
 # The lesson's verdict: asserts the promised margin and prints the RESULT line for README.
-t = lab.profile.threshold
-verdict = report.check_lesson("05 class imbalance", "balanced accuracy", naive.balanced_accuracy,
-                    scores[best_name].balanced_accuracy, t("05_margin"))
+verdict = report.check_lesson(lab, "imbalance", metric="balanced accuracy",
+                              failure=naive.balanced_accuracy,
+                              fix=scores[best_name].balanced_accuracy)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -135,7 +135,8 @@ for name in ("class weights", "oversampling", "targeted augmentation"):
                  scores[name].balanced_accuracy > naive.balanced_accuracy)
 report.claim("the best fix finds the rare classes >= 15 points more often",
              rare_recall[best_name] - rare_recall["as is"] >= 0.15)
-print(f"the best fix beats 'as is' by >= {100 * t('05_margin'):.0f} points balanced accuracy: True")
+print(f"the best fix beats 'as is' by >= {100 * verdict.min_margin:.0f} points balanced accuracy: "
+      "True")
 
 # %% [markdown]
 # ## 6 · Try it yourself
@@ -158,7 +159,7 @@ panels.imbalance_panel(lab, data, base, caffe, rare=RARE)
 # Solutions (expand to read).
 # 1. x, y = splits.make_imbalanced(data.x_train, data.y_train, kind="longtail", ratio=RATIO)
 #    then repeat sections 1-4 with imbalanced = dataclasses.replace(data, x_train=x, y_train=y).
-# 2. transfer.train_head(feats, imbalanced, x_train=aug_feats, y_train=y_aug,
+# 2. transfer.train_head(feats, imbalanced, fit=HEAD_FIT, x_train=aug_feats, y_train=y_aug,
 #    class_weight=splits.class_weights(y_aug, data.n_classes)); after augmentation the set is
 #    balanced, so the weights are ~1 and change little.
 # 3. Copies (or near-copies) of a training image in the validation set make validation scores

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from labkit import lessondata, models, panels, plots, report, train
 from labkit.lessons import overfitting
+from labkit.train import FitSettings
 
 lab = labkit.setup()
 data = lessondata.load_lesson_data(lab.profile, seed=lab.seed)
@@ -28,6 +29,7 @@ PER_CLASS, EPOCHS = 30, 40  # a small training set, and enough epochs to memoris
 x_small, y_small = overfitting.balanced_subset(data.x_train, data.y_train, PER_CLASS,
                                               seed=lab.seed)
 val = (data.x_val, data.y_val)
+FIT = FitSettings(epochs=EPOCHS, batch_size=overfitting.BATCH_SIZE, seed=lab.seed)  # Adam 1e-3
 print(f"training on {len(x_small)} of those images ({PER_CLASS} per class), "
       f"validating on all {len(data.x_val)} validation images")
 
@@ -58,8 +60,7 @@ print(f"training on {len(x_small)} of those images ({PER_CLASS} per class), "
 
 # %%
 overfit_model, overfit = overfitting.train_overfit(x_small, y_small, val, data.n_classes,
-                                                  name="no regularisation", epochs=EPOCHS,
-                                                  seed=lab.seed)
+                                                  name="no regularisation", fit=FIT)
 print(f"{models.count_params(overfit_model):,} trainable parameters "
       f"for {len(x_small)} training images")
 
@@ -171,7 +172,7 @@ print("Keras 3: keras.Model has fit_generator:", hasattr(keras.Model, "fit_gener
 # %%
 fix_model, fix = overfitting.train_overfit(
     x_small, y_small, val, data.n_classes, name="augment + dropout + L2 + early stopping",
-    epochs=EPOCHS, augment=AUGMENT, dropout=DROPOUT, l2=L2, patience=PATIENCE, seed=lab.seed)
+    fit=FIT, augment=AUGMENT, dropout=DROPOUT, l2=L2, patience=PATIENCE)
 print(f"settings: augmentation strength {AUGMENT}, dropout {DROPOUT}, L2 {L2:g}, "
       f"early-stopping patience {PATIENCE} epochs")
 kept_epoch, _ = overfitting.early_stop_point(fix)
@@ -185,11 +186,11 @@ print(f"early stopping ended the run after {len(fix.history['loss'])} of {EPOCHS
 
 # %%
 aug_model, aug_only = overfitting.train_overfit(x_small, y_small, val, data.n_classes,
-                                               name="augmentation only", epochs=EPOCHS,
-                                               augment=AUGMENT, seed=lab.seed)
+                                               name="augmentation only", fit=FIT,
+                                               augment=AUGMENT)
 reg_model, reg_only = overfitting.train_overfit(x_small, y_small, val, data.n_classes,
-                                               name="dropout + L2 only", epochs=EPOCHS,
-                                               dropout=DROPOUT, l2=L2, seed=lab.seed)
+                                               name="dropout + L2 only", fit=FIT,
+                                               dropout=DROPOUT, l2=L2)
 stop_epoch, stop_val = overfitting.early_stop_point(overfit)
 print(f"early stopping alone would have kept epoch {stop_epoch}: val accuracy {stop_val:.1%} "
       f"(the last epoch: {fail_val:.1%})")
@@ -243,15 +244,15 @@ plots.plot_curves([overfit, fix], title="No regularisation vs all four fixes");
 # The lesson's verdict: asserts the promised margin and prints the RESULT line for README.
 t = lab.profile.threshold
 failure, fixed = scores["no regularisation"], scores["all four fixes"]
-result = report.check_lesson("07 overfitting", "test accuracy", failure["test"], fixed["test"],
-                             t("07_margin"))
+result = report.check_lesson(lab, "overfitting", metric="test accuracy",
+                             failure=failure["test"], fix=fixed["test"])
 
 # %%
 # NBVAL_CHECK_OUTPUT
 report.claim(f"without regularisation the model fits its training images: train accuracy "
-             f">= {t('07_train_fit'):.0%}", failure["train"] >= t("07_train_fit"))
+             f">= {t('overfitting.train_fit'):.0%}", failure["train"] >= t("overfitting.train_fit"))
 report.claim(f"without regularisation train and val accuracy differ by >= "
-             f"{100 * t('07_gap'):.0f} points", failure["gap"] >= t("07_gap"))
+             f"{100 * t('overfitting.gap'):.0f} points", failure["gap"] >= t("overfitting.gap"))
 report.claim("the fixes shrink the train-val gap to less than half",
              fixed["gap"] < failure["gap"] / 2)
 report.claim("without regularisation the val loss ends above its lowest value",
@@ -260,7 +261,7 @@ report.claim("the fixed model beats the unregularised one on validation too",
              fixed["val"] > failure["val"])
 report.claim("the fixed model is less sure of its validation mistakes",
              fix_confidence < fail_confidence)
-print(f"the fixes beat no regularisation on test accuracy by >= {100 * t('07_margin'):.0f} "
+print(f"the fixes beat no regularisation on test accuracy by >= {100 * result.min_margin:.0f} "
       "points: True")
 
 # %% [markdown]
@@ -309,7 +310,7 @@ panels.overfit_panel(lab, data, x_small, y_small, epochs=EPOCHS, augment=str(AUG
 #    It needs a larger weight_decay (try 0.1 to 1) or a much longer run.
 # 3. x2, y2 = overfitting.balanced_subset(data.x_train, data.y_train, 60, seed=lab.seed)
 #    m, r = overfitting.train_overfit(x2, y2, val, data.n_classes, name="60 per class",
-#                                    epochs=EPOCHS, seed=lab.seed)
+#                                     fit=FIT)
 #    print(overfitting.clean_gap(m, x2, y2, *val))
 #    More real images shrink the gap and raise validation accuracy: data is the best
 #    regulariser, and augmentation is a cheap imitation of it.

@@ -24,11 +24,13 @@ import numpy as np
 
 from labkit import lessondata, panels, plots, report, transfer
 from labkit.lessons import head_and_loss
+from labkit.train import FitSettings
 
 lab = labkit.setup()
 data = lessondata.load_lesson_data(lab.profile, seed=lab.seed)
 print(data.describe())
 EPOCHS = lab.profile.head_epochs
+HEAD_FIT = FitSettings(epochs=EPOCHS, seed=lab.seed, progress=False)  # Adam, lr 1e-3, batch 64
 CHANCE = 1 / data.n_classes
 base, caffe = transfer.lesson_base(lab.profile)
 feats = transfer.features(base, data, caffe, size=lab.profile.base_size)
@@ -69,7 +71,7 @@ for name in WILD:
 # (`labkit.train.evaluate`). A variant Keras refuses shows the error it raised.
 
 # %%
-wild = head_and_loss.train_variants(feats, data, WILD, epochs=EPOCHS, seed=lab.seed)
+wild = head_and_loss.train_variants(feats, data, WILD, fit=HEAD_FIT)
 head_and_loss.plot_reported_vs_true(wild, title="Heads and losses from the wild (test set)");
 
 # %% [markdown]
@@ -239,7 +241,7 @@ for name in ("one-hot labels + sparse CE", "int labels + categorical CE", "Dense
 # ```
 
 # %%
-fixed = head_and_loss.train_variants(feats, data, head_and_loss.FIXES, epochs=EPOCHS, seed=lab.seed)
+fixed = head_and_loss.train_variants(feats, data, head_and_loss.FIXES, fit=HEAD_FIT)
 fix = fixed["softmax + sparse CE"]
 
 # %% [markdown]
@@ -262,8 +264,8 @@ plots.plot_curves([everything[n].run for n in show], metrics=("true_accuracy", "
 # %%
 # The lesson's verdict: asserts the promised margin and prints the RESULT line for README.
 t = lab.profile.threshold
-verdict = report.check_lesson("08 wrong head or loss", "test accuracy", linear.true_accuracy,
-                             fix.true_accuracy, t("08_margin"))
+verdict = report.check_lesson(lab, "head_and_loss", metric="test accuracy",
+                              failure=linear.true_accuracy, fix=fix.true_accuracy)
 reported_gap = bce.reported - bce.true_accuracy
 rescued_gap = max(abs(wild[a].true_accuracy - fix.true_accuracy)
                   for a in ("sigmoid + sparse CE", "softmax + sparse CE(from_logits=True)"))
@@ -273,15 +275,18 @@ print(f"binary accuracy over-reports by {100 * reported_gap:.1f} points; "
 # %%
 # NBVAL_CHECK_OUTPUT
 report.claim(f"binary_accuracy over-reports the true accuracy by >= "
-             f"{100 * t('08_reported_gap'):.0f} points", reported_gap >= t("08_reported_gap"))
+             f"{100 * t('head_and_loss.reported_gap'):.0f} points",
+             reported_gap >= t("head_and_loss.reported_gap"))
 report.claim("a head that always says 'no' scores 90% binary accuracy",
              abs(always_no - (1 - CHANCE)) < 1e-6)
-report.claim(f"double softmax without the rescue loses more than {100 * t('08_rescued_gap'):.0f} "
-             "points", fix.true_accuracy - norescue.true_accuracy > t("08_rescued_gap"))
+report.claim(f"double softmax without the rescue loses more than "
+             f"{100 * t('head_and_loss.rescued_gap'):.0f} points",
+             fix.true_accuracy - norescue.true_accuracy > t("head_and_loss.rescued_gap"))
 report.claim("Dense(1, sigmoid) + binary CE ends within 5 points of chance",
              single.true_accuracy <= CHANCE + 0.05)
 report.claim(f"Keras 3 (TF) rescues sigmoid + sparse CE and double softmax: within "
-             f"{100 * t('08_rescued_gap'):.0f} points of the fix", rescued_gap <= t("08_rescued_gap"))
+             f"{100 * t('head_and_loss.rescued_gap'):.0f} points of the fix",
+             rescued_gap <= t("head_and_loss.rescued_gap"))
 report.claim("one-hot labels with sparse CE raise ValueError",
              (wild["one-hot labels + sparse CE"].error or "").startswith("ValueError"))
 report.claim("integer labels with categorical CE raise ValueError",
@@ -289,7 +294,7 @@ report.claim("integer labels with categorical CE raise ValueError",
 nine = wild["Dense(9) for 10 classes"]
 report.claim("Dense(9) for 10 classes raises, or trains to a NaN loss",
              nine.failed or not np.isfinite(nine.run.last("loss")))
-print(f"fix beats linear + from_logits=False by >= {100 * t('08_margin'):.0f} points: True")
+print(f"fix beats linear + from_logits=False by >= {100 * verdict.min_margin:.0f} points: True")
 
 # %% [markdown]
 # ## 7 · Try it yourself

@@ -32,6 +32,7 @@ import numpy as np
 
 from labkit import evidence, folders, lessondata, panels, plots, report, scratch, shapes, train
 from labkit.lessons import channel_order
+from labkit.train import FitSettings
 
 lab = labkit.setup()
 # Colour must define some classes here, so this lesson uses labkit shapes in every profile
@@ -40,6 +41,7 @@ data = lessondata.load_lesson_data(dataclasses.replace(lab.profile, dataset="sha
                                    seed=lab.seed)
 print(data.describe())
 EPOCHS, NAMES = lab.profile.epochs, list(data.class_names)
+FIT = FitSettings(epochs=EPOCHS, seed=lab.seed)  # Adam, lr 1e-3, batch 64
 
 # The lesson's images as PNG files, <split>/<class>/<index>.png, in a temporary folder that is
 # deleted when the kernel shuts down (or call workdir.cleanup()).
@@ -79,8 +81,7 @@ x_va, y_va = channel_order.load_folder(root / "val", "rgb", class_names=NAMES)
 print("Keras' folder loader gives back the lesson's arrays exactly:",
       np.array_equal(x_tr, data.x_train) and np.array_equal(y_tr, data.y_train))
 rgb_data = dataclasses.replace(data, x_train=x_tr, y_train=y_tr, x_val=x_va, y_val=y_va)
-rgb_model, rgb_run = scratch.train_scratch(rgb_data, name="RGB (Keras loader)", epochs=EPOCHS,
-                                           seed=lab.seed)
+rgb_model, rgb_run = scratch.train_scratch(rgb_data, name="RGB (Keras loader)", fit=FIT)
 
 # %% [markdown]
 # ### 2 · Run it: serve the test files with each loader
@@ -189,8 +190,7 @@ gray = {split: channel_order.load_folder(root / split, "grayscale", class_names=
 gray_data = dataclasses.replace(data, x_train=gray["train"], x_val=gray["val"],
                                 x_test=gray["test"])
 print("grayscale training images:", gray_data.x_train.shape)
-gray_model, gray_run = scratch.train_scratch(gray_data, name="grayscale", epochs=EPOCHS,
-                                             seed=lab.seed)
+gray_model, gray_run = scratch.train_scratch(gray_data, name="grayscale", fit=FIT)
 
 # %% [markdown]
 # ### 2 · Run it
@@ -291,8 +291,7 @@ print(mixed_report)
 x_two, by_cv2 = channel_order.two_loaders(paths["train"], fraction=0.5, seed=lab.seed)
 print(f"{by_cv2.mean():.0%} of the training images were read by cv2.imread")
 two_data = dataclasses.replace(rgb_data, x_train=x_two)
-two_model, two_run = scratch.train_scratch(two_data, name="half cv2, half Keras",
-                                           epochs=EPOCHS, seed=lab.seed)
+two_model, two_run = scratch.train_scratch(two_data, name="half cv2, half Keras", fit=FIT)
 
 # %% [markdown]
 # ### 2 · Run it, 3 · diagnose
@@ -329,25 +328,28 @@ plots.plot_bars(pair_recalls, title="Colour-pair recall: three ways to lose colo
 # %%
 # The lesson's verdict: asserts the promised margins and prints the RESULT lines for README.
 t = lab.profile.threshold
-verdict = report.check_lesson("09 channel order", "test accuracy", cv2_scores.accuracy,
-                              fixed_scores.accuracy, t("09_margin"))
-verdict = report.check_lesson("09 colour mode (grayscale)", "recall of the colour-pair classes",
-                              channel_order.pair_recall(gray_scores, NAMES),
-                              channel_order.pair_recall(keras_scores, NAMES), t("09_gray_margin"))
+verdict = report.check_lesson(lab, "channel_order", metric="test accuracy",
+                              failure=cv2_scores.accuracy, fix=fixed_scores.accuracy)
+verdict = report.check_lesson(lab, "colour_mode", case="grayscale",
+                              metric="recall of the colour-pair classes",
+                              failure=channel_order.pair_recall(gray_scores, NAMES),
+                              fix=channel_order.pair_recall(keras_scores, NAMES))
 
 # %%
 # NBVAL_CHECK_OUTPUT
 pair, other = channel_order.pair_recall, channel_order.other_recall
 report.claim("cv2.imread returns the PNG files with red and blue swapped",
              np.array_equal(served_cv2, served_keras[..., ::-1]))
-report.claim(f"served BGR, the colour pairs lose >= {100 * t('09_pair_recall_drop'):.0f} "
-             "points of recall",
-             pair(keras_scores, NAMES) - pair(cv2_scores, NAMES) >= t("09_pair_recall_drop"))
-report.claim(f"served BGR, >= {100 * t('09_partner_rate'):.0f}% of their images go to the partner",
-             channel_order.partner_rate(cv2_scores, NAMES) >= t("09_partner_rate"))
-report.claim(f"served BGR, the shape classes' recall moves < {100 * t('09_shape_shift'):.0f} "
-             "points", abs(other(keras_scores, NAMES) - other(cv2_scores, NAMES))
-             < t("09_shape_shift"))
+drop = t("channel_order.pair_recall_drop")
+report.claim(f"served BGR, the colour pairs lose >= {100 * drop:.0f} points of recall",
+             pair(keras_scores, NAMES) - pair(cv2_scores, NAMES) >= drop)
+report.claim(f"served BGR, >= {100 * t('channel_order.partner_rate'):.0f}% of their images go "
+             "to the partner",
+             channel_order.partner_rate(cv2_scores, NAMES) >= t("channel_order.partner_rate"))
+report.claim(f"served BGR, the shape classes' recall moves < "
+             f"{100 * t('channel_order.shape_shift'):.0f} points",
+             abs(other(keras_scores, NAMES) - other(cv2_scores, NAMES))
+             < t("channel_order.shape_shift"))
 report.claim("the probe picks BGR for cv2.imread's images, RGB for Keras'",
              culprit == "BGR" and control == "RGB")
 report.claim("cv2.cvtColor(BGR2RGB) restores Keras' pixels and accuracy exactly",
@@ -358,12 +360,12 @@ report.claim("grayscale costs the colour pairs more recall than the other classe
              > other(keras_scores, NAMES) - other(gray_scores, NAMES))
 report.claim("grayscale confuses partners more than RGB does",
              channel_order.partner_rate(gray_scores, NAMES) > channel_order.partner_rate(keras_scores, NAMES))
-report.claim(f"half-cv2 training loses >= {100 * t('09_mixed_margin'):.0f} points of "
+report.claim(f"half-cv2 training loses >= {100 * t('channel_order.mixed'):.0f} points of "
              "colour-pair recall",
-             pair(keras_scores, NAMES) - pair(two_scores, NAMES) >= t("09_mixed_margin"))
+             pair(keras_scores, NAMES) - pair(two_scores, NAMES) >= t("channel_order.mixed"))
 report.claim("check_image_folder flags the mixed colour modes",
              any("colour modes differ" in w for w in mixed_report.warnings))
-print(f"serving through cvtColor beats raw cv2.imread by >= {100 * t('09_margin'):.0f} "
+print(f"serving through cvtColor beats raw cv2.imread by >= {100 * t('channel_order'):.0f} "
       "points: True")
 
 # %% [markdown]
@@ -401,7 +403,7 @@ panels.channel_order_panel(lab, data, {"RGB (one loader)": rgb_data.x_train,
 # 1. mean = {k: channel_order.to_grayscale(v, method="mean") for k, v in
 #            {"train": data.x_train, "val": data.x_val, "test": data.x_test}.items()}
 #    d = dataclasses.replace(data, x_train=mean["train"], x_val=mean["val"], x_test=mean["test"])
-#    m, r = scratch.train_scratch(d, name="gray (mean)", epochs=EPOCHS, seed=lab.seed)
+#    m, r = scratch.train_scratch(d, name="gray (mean)", fit=FIT)
 #    print(channel_order.pair_table({"mean gray": train.evaluate(m, d.x_test, data.y_test)}, NAMES))
 #    The partners now differ only by noise: at best a coin flip within each pair. (If the run
 #    sits at chance for all classes, train for more epochs: grayscale starts slower.)

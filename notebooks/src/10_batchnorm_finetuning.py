@@ -24,11 +24,13 @@ import keras
 
 from labkit import lessondata, models, panels, plots, report, train, transfer
 from labkit.lessons import batchnorm
+from labkit.train import FitSettings
 
 lab = labkit.setup()
 data = lessondata.load_lesson_data(lab.profile, seed=lab.seed)
 print(data.describe())
 LR, BATCH, EPOCHS = 1e-5, 8, 3  # the guides' fine-tuning LR; a small, memory-bound batch
+FINE_FIT = FitSettings(epochs=EPOCHS, lr=LR, batch_size=BATCH, seed=lab.seed)  # Adam
 SIZE = lab.profile.base_size
 
 def fresh_base():
@@ -65,8 +67,9 @@ print(f"{base.name}: {len(models.batchnorm_layers(base))} BatchNormalization lay
 
 # %%
 feats = transfer.features(base, data, caffe, size=SIZE)
-head, head_run = transfer.train_head(feats, data, name="head only", epochs=lab.profile.head_epochs,
-                                     seed=lab.seed)
+head, head_run = transfer.train_head(
+    feats, data, name="head only",
+    fit=FitSettings(epochs=lab.profile.head_epochs, seed=lab.seed, progress=False))
 head_test = train.evaluate(head, feats.test, data.y_test, data.n_classes)
 print(f"stage 1, head on the frozen base: test {head_test}")
 
@@ -80,7 +83,7 @@ images = transfer.prepare(data, caffe, size=SIZE)
 base_a, _ = fresh_base()
 updating = batchnorm.finetune_with_batchnorm(
     base_a, models.copy_model(head), images, data, bn="updating", name="fine-tune, BN updating",
-    epochs=EPOCHS, lr=LR, batch_size=BATCH, seed=lab.seed)
+    fit=FINE_FIT)
 updating_test = train.evaluate(updating.model, images.test, data.y_test, data.n_classes)
 print(f"stage 2, BatchNorm updating: test {updating_test}")
 print(f"fine-tuning gained {100 * (updating_test.accuracy - head_test.accuracy):+.1f} points "
@@ -146,7 +149,7 @@ print(f"val accuracy: end of stage 1 {head_run.last('val_accuracy'):.1%}, "
 base_b, _ = fresh_base()
 frozen = batchnorm.finetune_with_batchnorm(
     base_b, models.copy_model(head), images, data, bn="frozen", name="fine-tune, BN frozen",
-    epochs=EPOCHS, lr=LR, batch_size=BATCH, seed=lab.seed)
+    fit=FINE_FIT)
 frozen_test = train.evaluate(frozen.model, images.test, data.y_test, data.n_classes)
 print(f"stage 2, BatchNorm frozen: test {frozen_test}")
 print(f"moving variances changed by {frozen.drift:.1%}")
@@ -188,22 +191,23 @@ plots.plot_curves([updating.run, frozen.run], title="Stage 2: BatchNorm updating
 # %%
 # The lesson's verdict: asserts the promised margin and prints the RESULT line for README.
 t = lab.profile.threshold
-verdict = report.check_lesson("10 batchnorm", "test accuracy", updating_test.accuracy,
-                              frozen_test.accuracy, t("10_margin"))
+verdict = report.check_lesson(lab, "batchnorm", metric="test accuracy",
+                              failure=updating_test.accuracy, fix=frozen_test.accuracy)
 
 # %%
 # NBVAL_CHECK_OUTPUT
 report.claim("in this Keras, fit overrides base(x, training=False) for BatchNorm", ignored)
-report.claim(f"with the idiom, the moving variances move >= {t('10_min_drift'):.0%}",
-             updating.drift >= t("10_min_drift"))
+report.claim(f"with the idiom, the moving variances move >= {t('batchnorm.min_drift'):.0%}",
+             updating.drift >= t("batchnorm.min_drift"))
 report.claim("with the BatchNorm layers frozen, they do not move at all", frozen.drift == 0.0)
 report.claim("with BN updating, the first fine-tuning epoch ends below stage 1 (val accuracy)",
              first_epoch < head_run.last("val_accuracy"))
 report.claim("with BN updating, training accuracy ends below validation accuracy",
              updating.run.last("accuracy") < updating.run.last("val_accuracy"))
-report.claim(f"freezing BatchNorm makes the fine-tuning gain >= {t('10_gain_ratio'):.0f}x larger",
-             gain_frozen > 0 and gain_frozen >= t("10_gain_ratio") * gain_updating)
-print(f"BN frozen beats BN updating by >= {100 * t('10_margin'):.0f} points: True")
+report.claim(f"freezing BatchNorm makes the fine-tuning gain >= "
+             f"{t('batchnorm.gain_ratio'):.0f}x larger",
+             gain_frozen > 0 and gain_frozen >= t("batchnorm.gain_ratio") * gain_updating)
+print(f"BN frozen beats BN updating by >= {100 * verdict.min_margin:.0f} points: True")
 
 # %% [markdown]
 # ## 7 · Try it yourself

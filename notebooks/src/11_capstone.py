@@ -109,9 +109,8 @@ print(f"step 5 (frozen base) vs step 4 (base trained at 1e-3): "
 
 # %%
 # The lesson's verdict: asserts the promised margin and prints the RESULT line for README.
-t = lab.profile.threshold
-verdict = report.check_lesson("11 capstone", "test accuracy", broken_test.accuracy,
-                              fixed_test.accuracy, t("11_margin"))
+verdict = report.check_lesson(lab, "capstone", metric="test accuracy",
+                              failure=broken_test.accuracy, fix=fixed_test.accuracy)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -119,7 +118,7 @@ report.claim("the doctor finds at least 4 problems in the pipeline as found",
              len(first_report.problems) >= 4)
 report.claim("after steps 1-4 the doctor finds no problem", fixed_report.ok)
 report.claim("after step 5 it finds no warning either", not results[frozen_name][2].warnings)
-print(f"fixing the problems beats the pipeline as found by >= {100 * t('11_margin'):.0f} "
+print(f"fixing the problems beats the pipeline as found by >= {100 * verdict.min_margin:.0f} "
       "points: True")
 
 # %% [markdown]

@@ -10,7 +10,10 @@ keras = pytest.importorskip("keras")
 from labkit import models  # noqa: E402
 from labkit.lessondata import LessonData  # noqa: E402
 from labkit.lessons import batchnorm  # noqa: E402
+from labkit.train import FitSettings  # noqa: E402
 from labkit.transfer import Prepared  # noqa: E402
+
+ONE_EPOCH = FitSettings(epochs=1, lr=1e-3, batch_size=8, progress=False)
 
 
 @pytest.fixture
@@ -29,8 +32,8 @@ def tiny():
 def run(tiny, bn: str) -> tuple[batchnorm.FinetuneResult, list[np.ndarray]]:
     base, head, images, data = tiny
     kernel = base.get_layer("block1_conv1").kernel.numpy().copy()
-    result = batchnorm.finetune_with_batchnorm(base, head, images, data, bn=bn, name=bn, epochs=1,
-                                               lr=1e-3, batch_size=8, progress=False)
+    result = batchnorm.finetune_with_batchnorm(base, head, images, data, bn=bn, name=bn,
+                                               fit=ONE_EPOCH)
     return result, [kernel, base.get_layer("block1_conv1").kernel.numpy().copy()]
 
 
@@ -63,10 +66,9 @@ def test_bad_arguments_are_named(tiny):
     base, head, images, data = tiny
     with pytest.raises(ValueError, match="bn must be one of"):
         batchnorm.finetune_with_batchnorm(base, head, images, data, bn="off", name="x",
-                                          epochs=1, lr=1e-3, batch_size=8)
-    with pytest.raises(ValueError, match="batch_size must be >= 1"):
-        batchnorm.finetune_with_batchnorm(base, head, images, data, bn="frozen", name="x",
-                                          epochs=1, lr=1e-3, batch_size=0)
+                                          fit=ONE_EPOCH)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        ONE_EPOCH.replace(batch_size=0)
 
 
 def test_statistics_drift_rejects_other_models():
@@ -81,7 +83,7 @@ def test_probe_reports_that_keras3_overrides_training_false():
     assert batchnorm.training_false_is_ignored() is True  # pinned Keras 3: see keras#20285
 
 
-def test_batchnorm_panel_controls_and_one_run(tiny):
+def test_batchnorm_panel_controls_and_one_run(tiny, run_panel):
     import dataclasses
 
     from labkit import panels, session
@@ -92,10 +94,5 @@ def test_batchnorm_panel_controls_and_one_run(tiny):
     panel = panels.batchnorm_panel(lab, data, images, head, lr=1e-4, batch_size=16)
     assert list(panel.controls) == ["bn", "batch_size", "lr", "epochs"]
     assert panel.settings()["bn"] == "updating" and panel.settings()["batch_size"] == 16
-    panel.controls["bn"].value = "frozen"
-    panel.controls["epochs"].value = 1
-    assert panel.start()
-    assert panel.wait(60), "the panel's run did not finish in 60 s"
-    assert "failed" not in panel.status.value, panel.status.value
-    (run,) = panel.runs
+    run = run_panel(panel, bn="frozen", epochs=1)
     assert run.settings["bn"] == "frozen" and run.epochs == 1

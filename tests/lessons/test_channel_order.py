@@ -214,24 +214,17 @@ def test_load_folder_with_no_matching_class_names(folder):
 
 
 # ---- the lesson's panel -----------------------------------------------------------------------
-def test_channel_order_panel_trains_on_grayscale_served_by_opencv():
-    from labkit import panels, session, shapes
-    from labkit.config import QUICK
-    from labkit.lessondata import LessonData
+def test_channel_order_panel_trains_on_grayscale_served_by_opencv(tiny_data, quick_lab,
+                                                                    run_panel):
+    from labkit import panels
 
-    x, y = shapes.generate(28, 16, seed=7)
-    small = LessonData(x[:16], y[:16], x[16:24], y[16:24], x[24:], y[24:],
-                       tuple(shapes.class_names()), "tiny shapes")
-    lab = session.Lab(profile=QUICK, seed=0, gpus=())
+    small, lab = tiny_data, quick_lab
     sets = {"RGB": small.x_train, "grayscale": channel_order.to_grayscale(small.x_train)}
     panel = panels.channel_order_panel(lab, small, sets)
     assert list(panel.controls) == ["training", "serving", "epochs"]
     assert panel.settings()["serving"] == "cv2.imread (BGR)"
-    panel.controls["training"].value = "grayscale"
-    panel.controls["epochs"].value = 1
-    assert panel.start() and panel.wait(60), "the panel's run did not finish in 60 s"
-    assert "failed" not in panel.status.value, panel.status.value
-    assert panel.runs[0].best("val_accuracy") is not None
+    run = run_panel(panel, training="grayscale", epochs=1)
+    assert run.best("val_accuracy") is not None
     with pytest.raises(ValueError, match="labels; pass images"):
         panels.channel_order_panel(lab, small, {"short": small.x_train[:3]})
     with pytest.raises(ValueError, match="serving must be one of"):

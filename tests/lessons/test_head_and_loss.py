@@ -9,12 +9,15 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from labkit import panels, session, transfer  # noqa: E402
+from labkit import panels, transfer  # noqa: E402
 from labkit.config import QUICK  # noqa: E402
 from labkit.lessondata import LessonData  # noqa: E402
 from labkit.lessons import head_and_loss as hl  # noqa: E402
+from labkit.train import FitSettings  # noqa: E402
 
 N_CLASSES, N_FEATURES = 10, 12
+ONE = FitSettings(epochs=1, progress=False)
+TWO_FAST = FitSettings(epochs=2, lr=1e-2, progress=False)
 
 
 def tiny(n_train: int = 60, n_val: int = 20, n_test: int = 20):
@@ -106,37 +109,36 @@ def test_build_head_and_the_hidden_logits():
 
 def test_train_variant_reports_and_true_scores(tiny_set):
     feats, data = tiny_set
-    fix = hl.train_variant(feats, data, "softmax + sparse CE", epochs=2, lr=1e-2, seed=0)
+    fix = hl.train_variant(feats, data, "softmax + sparse CE", fit=TWO_FAST)
     assert not fix.failed and fix.metric == "accuracy"
     assert fix.reported == pytest.approx(fix.true_accuracy)  # sparse accuracy is arg-max
     assert {"true_accuracy", "val_true_accuracy", "accuracy"} <= set(fix.run.history)
     assert len(fix.run.history["val_true_accuracy"]) == 2
     assert "Keras accuracy" in fix.line() and "true (arg-max) accuracy" in fix.line()
 
-    bce = hl.train_variant(feats, data, "sigmoid + binary CE", epochs=2, lr=1e-2, seed=0)
+    bce = hl.train_variant(feats, data, "sigmoid + binary CE", fit=TWO_FAST)
     assert bce.metric == "binary_accuracy" and 0 <= bce.reported <= 1
     assert 0 <= bce.true_accuracy <= 1 and bce.scores.confusion.sum() == len(data.y_test)
 
-    single = hl.train_variant(feats, data, "Dense(1, sigmoid) + binary CE", epochs=1, seed=0)
+    single = hl.train_variant(feats, data, "Dense(1, sigmoid) + binary CE", fit=ONE)
     assert single.true_accuracy == pytest.approx(np.mean(data.y_test == 0))  # always class 0
 
 
 def test_train_variant_catches_keras_errors(tiny_set):
     feats, data = tiny_set
-    onehot = hl.train_variant(feats, data, "one-hot labels + sparse CE", epochs=1)
+    onehot = hl.train_variant(feats, data, "one-hot labels + sparse CE", fit=ONE)
     assert onehot.failed and onehot.error.startswith("ValueError")
     assert onehot.reported is None and onehot.true_accuracy is None
     assert "raised ValueError" in onehot.line()
-    ints = hl.train_variant(feats, data, "int labels + categorical CE", epochs=1)
+    ints = hl.train_variant(feats, data, "int labels + categorical CE", fit=ONE)
     assert ints.failed and ints.error.startswith("ValueError")
-    nine = hl.train_variant(feats, data, "Dense(9) for 10 classes", epochs=1)
+    nine = hl.train_variant(feats, data, "Dense(9) for 10 classes", fit=ONE)
     # CPU: TensorFlow raises; GPU: it returns NaN losses instead (documented)
     assert (nine.failed and "9" in nine.error) or not np.isfinite(nine.run.last("loss"))
     with pytest.raises(ValueError):
-        hl.train_variant(feats, data, "one-hot labels + sparse CE", epochs=1,
-                            raise_errors=True)
+        hl.train_variant(feats, data, "one-hot labels + sparse CE", fit=ONE, raise_errors=True)
     with pytest.raises(ValueError, match="unknown head variant"):
-        hl.train_variant(feats, data, "softmax + hinge", epochs=1)
+        hl.train_variant(feats, data, "softmax + hinge", fit=ONE)
 
 
 def test_train_variants_and_plot(tiny_set, capsys):
@@ -145,25 +147,21 @@ def test_train_variants_and_plot(tiny_set, capsys):
     matplotlib.use("Agg")
     feats, data = tiny_set
     results = hl.train_variants(feats, data, ["softmax + sparse CE",
-                                                 "int labels + categorical CE"], epochs=1)
+                                                 "int labels + categorical CE"], fit=ONE)
     assert list(results) == ["softmax + sparse CE", "int labels + categorical CE"]
     assert len(capsys.readouterr().out.strip().splitlines()) == 2
     ax = hl.plot_reported_vs_true(results, title="t")
     assert len(ax.patches) == 4 and ax.get_title() == "t"
 
 
-def test_head_and_loss_panel_runs_and_reports_errors(tiny_set):
+def test_head_and_loss_panel_runs_and_reports_errors(tiny_set, quick_lab, run_panel):
     feats, data = tiny_set
-    lab = session.Lab(profile=QUICK, seed=0, gpus=())
-    panel = panels.head_and_loss_panel(lab, data, feats, variant="softmax + sparse CE")
+    panel = panels.head_and_loss_panel(quick_lab, data, feats, variant="softmax + sparse CE")
     assert list(panel.controls) == ["variant", "lr", "epochs"]
     assert list(panel.controls["variant"].options) == list(hl.HEAD_VARIANTS)
     assert panel.settings()["epochs"] == QUICK.head_epochs
-    panel.controls["epochs"].value = 1
-    assert panel.start() and panel.wait(60)
-    assert "failed" not in panel.status.value, panel.status.value
-    assert panel.runs[0].best("val_true_accuracy") is not None
-    panel.controls["variant"].value = "int labels + categorical CE"
-    assert panel.start() and panel.wait(60)
+    run = run_panel(panel, epochs=1)
+    assert run.best("val_true_accuracy") is not None
+    run_panel(panel, expect_failure=True, variant="int labels + categorical CE")
     assert "failed: RuntimeError: ValueError" in panel.status.value
     assert len(panel.runs) == 1

@@ -7,19 +7,11 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from labkit import panels, session, shapes, train  # noqa: E402
-from labkit.config import QUICK  # noqa: E402
-from labkit.lessondata import LessonData  # noqa: E402
+from labkit import panels, shapes, train  # noqa: E402
 from labkit.lessons import overfitting  # noqa: E402
+from labkit.train import FitSettings  # noqa: E402
 
 N_CLASSES = len(shapes.class_names())
-
-
-@pytest.fixture(scope="module")
-def tiny() -> LessonData:
-    x, y = shapes.generate(60, 16, seed=3)
-    return LessonData(x[:40], y[:40], x[40:52], y[40:52], x[52:], y[52:],
-                      tuple(shapes.class_names()), "tiny shapes")
 
 
 # ---- small training sets ---------------------------------------------------------------------
@@ -96,11 +88,12 @@ def test_overfit_cnn_rejects_bad_settings(kwargs, match):
 
 
 # ---- training and the evidence ---------------------------------------------------------------
-def test_train_overfit_with_early_stopping_and_the_gap_helpers(tiny):
+def test_train_overfit_with_early_stopping_and_the_gap_helpers(tiny_data):
+    tiny = tiny_data
     val = (tiny.x_val, tiny.y_val)
     model, run = overfitting.train_overfit(tiny.x_train, tiny.y_train, val, N_CLASSES,
-                                          name="tiny", epochs=3, augment=0.1, dropout=0.2,
-                                          l2=1e-4, patience=1, seed=0, progress=False)
+                                          name="tiny", fit=FitSettings(epochs=3, progress=False),
+                                          augment=0.1, dropout=0.2, l2=1e-4, patience=1)
     assert isinstance(run, train.Run) and 2 <= len(run.history["loss"]) <= 3
     gaps = overfitting.epoch_gaps(run)
     np.testing.assert_allclose(gaps, np.subtract(run.history["accuracy"],
@@ -113,8 +106,10 @@ def test_train_overfit_with_early_stopping_and_the_gap_helpers(tiny):
                                              "val", "loss"]
 
 
-def test_train_overfit_is_deterministic(tiny):
-    kw = dict(name="d", epochs=1, augment=0.1, dropout=0.2, seed=5, progress=False)
+def test_train_overfit_is_deterministic(tiny_data):
+    tiny = tiny_data
+    kw = dict(name="d", fit=FitSettings(epochs=1, seed=5, progress=False), augment=0.1,
+              dropout=0.2)
     val = (tiny.x_val, tiny.y_val)
     _, a = overfitting.train_overfit(tiny.x_train, tiny.y_train, val, N_CLASSES, **kw)
     _, b = overfitting.train_overfit(tiny.x_train, tiny.y_train, val, N_CLASSES, **kw)
@@ -132,18 +127,13 @@ def test_early_stop_point_reads_the_best_epoch():
 
 
 # ---- the panel -------------------------------------------------------------------------------
-def test_overfit_panel_controls_and_one_run(tiny):
-    lab = session.Lab(profile=QUICK, seed=0, gpus=())
-    panel = panels.overfit_panel(lab, tiny, tiny.x_train[:20], tiny.y_train[:20], epochs=7,
+def test_overfit_panel_controls_and_one_run(tiny_data, quick_lab, run_panel):
+    tiny = tiny_data
+    panel = panels.overfit_panel(quick_lab, tiny, tiny.x_train[:20], tiny.y_train[:20], epochs=7,
                                  augment="0.1")
     assert list(panel.controls) == ["augment", "dropout", "l2", "patience", "epochs"]
     settings = panel.settings()
     assert settings["augment"] == "0.1" and settings["dropout"] == 0.0
     assert settings["l2"] == 0.0 and settings["patience"] == "off" and settings["epochs"] == 7
-    panel.controls["epochs"].value = 1
-    panel.controls["patience"].value = "5 epochs"
-    assert panel.start()
-    assert panel.wait(60), "the panel's run did not finish in 60 s"
-    assert "failed" not in panel.status.value, panel.status.value
-    (run,) = panel.runs
+    run = run_panel(panel, epochs=1, patience="5 epochs")
     assert run.epochs == 1 and run.best("val_accuracy") is not None

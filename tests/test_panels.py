@@ -1,0 +1,49 @@
+"""labkit.panels: the lessons' retrain panels, on tiny data (1 epoch)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from labkit import panels  # noqa: E402
+from labkit.config import QUICK  # noqa: E402
+
+
+def test_scratch_panel_controls_and_one_run(quick_lab, tiny_data, run_panel):
+    panel = panels.scratch_panel(quick_lab, tiny_data, title="try it")
+    assert list(panel.controls) == ["optimizer", "inputs", "lr", "epochs"]
+    assert panel.settings()["optimizer"] == "adam"
+    assert panel.settings()["inputs"] == "0-1 (Rescaling layer)"
+    assert panel.settings()["lr"] == pytest.approx(1e-3)
+    assert panel.settings()["epochs"] == QUICK.epochs
+    run = run_panel(panel, epochs=1)
+    assert run.epochs == 1 and run.settings["epochs"] == 1 and not run.stopped
+    assert run.name == "run 1" and run.best("val_accuracy") is not None
+
+
+def test_scratch_panel_schedule_control(quick_lab, tiny_data):
+    panel = panels.scratch_panel(quick_lab, tiny_data, title="lr", schedule=True, optimizer="sgd")
+    assert list(panel.controls)[-1] == "schedule"
+    assert panel.settings()["schedule"] == "constant"
+    (plateau,) = panels._plateau_callbacks({"schedule": "ReduceLROnPlateau"})
+    assert isinstance(plateau, keras.callbacks.ReduceLROnPlateau)
+    assert panels._plateau_callbacks({"schedule": "constant"}) == []
+
+
+def test_panel_fit_settings(quick_lab):
+    fit = panels._fit(quick_lab, {"epochs": 3, "lr": 0.01}, ["cb"])
+    assert (fit.epochs, fit.lr, fit.seed, fit.progress, fit.callbacks) == (3, 0.01, 0, False,
+                                                                          ("cb",))
+    assert panels._fit(quick_lab, {"epochs": 2}, [], batch_size=8).batch_size == 8
+    assert panels._fit(quick_lab, {"epochs": 2}, []).lr == 1e-3  # no LR control: the default
+
+
+@pytest.mark.parametrize("lr", [math.nan, math.inf, -1e-3, 0.0])
+def test_panels_refuse_a_learning_rate_that_cannot_train(quick_lab, tiny_data, lr):
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+        panels.scratch_panel(quick_lab, tiny_data, title="x", lr=lr)
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
+        panels.batchnorm_panel(quick_lab, tiny_data, images=None, head=None, lr=lr)
