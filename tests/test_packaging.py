@@ -172,3 +172,51 @@ def test_make_test_installs_no_system_packages():
     test_rule = re.search(r"^test:(.*)$", text, flags=re.MULTILINE)
     assert test_rule and "browser-deps" not in test_rule.group(1)
     assert re.search(r"^student:", text, flags=re.MULTILINE)
+
+
+# ---- documents: README for learners, docs/ for instructors and contributors -----------------
+DOCS = ("README.md", "docs/instructors.md", "docs/contributing.md")
+# Written in parallel with this test (issue 19); drop from here once it is committed.
+PENDING = {"docs/doctor.md"}
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def test_readme_lesson_table_links_every_notebook():
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Lessons"):text.index("## Results")]
+    linked = re.findall(r"^\| \d\d \| \[[^]]+\]\((notebooks/\d\d_\w+\.ipynb)\)", section,
+                        flags=re.MULTILINE)
+    notebooks = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert linked == notebooks
+
+
+def test_relative_links_in_the_documents_resolve():
+    for doc in DOCS:
+        path = ROOT / doc
+        for target in LINK.findall(path.read_text()):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue
+            file, _, anchor = target.partition("#")
+            resolved = (path.parent / file).resolve() if file else path
+            if resolved.relative_to(ROOT).as_posix() in PENDING:
+                continue
+            assert resolved.exists(), f"{doc}: broken link {target}"
+            if anchor and resolved.suffix == ".md":
+                assert anchor in _anchors(resolved), f"{doc}: no heading for {target}"
+
+
+def _anchors(path: Path) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens."""
+    headings = re.findall(r"^#+\s+(.+)$", path.read_text(), flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_each_reader_gets_a_document():
+    readme = (ROOT / "README.md").read_text()
+    for doc in ("docs/instructors.md", "docs/contributing.md", "docs/doctor.md"):
+        assert f"]({doc}" in readme, f"README does not link {doc}"
+    assert "make test" in readme and "make lab" in readme
+    contributing = (ROOT / "docs" / "contributing.md").read_text()
+    assert "make notebooks" in contributing and "notebooks/src" in contributing
+    assert "<!-- bench:start -->" in contributing and "<!-- bench:end -->" in contributing
+    assert "make student" in (ROOT / "docs" / "instructors.md").read_text()
