@@ -426,7 +426,8 @@ def _read_bytes(path: Path, limit: int) -> bytes:
         raise _corrupt(path, f"cannot be read ({type(err).__name__}: {err})") from err
 
 
-def _unpickle(path: Path, limit: int = MAX_BATCH_BYTES) -> dict[Any, Any]:
+def _unpickle(path: Path, limit: int | None = None) -> dict[Any, Any]:
+    limit = MAX_BATCH_BYTES if limit is None else limit
     raw = _read_bytes(path, limit)
     if len(raw) > limit:
         raise _corrupt(path, f"larger than any real CIFAR-10 batch ({limit:,} bytes at most)")
