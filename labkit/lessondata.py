@@ -59,8 +59,17 @@ def load_lesson_data(profile: Profile, seed: int = 0) -> LessonData:
         from labkit import cifar
         from labkit.splits import stratified_split
 
-        (x_all, y_all), (x_te, y_te) = cifar.load_cifar10()
+        folder = cifar.find_cifar10()
+        (x_all, y_all), (x_te, y_te) = cifar.load_cifar10(folder)
         n_pool = profile.n_train + profile.n_val
+        if n_pool > len(x_all):  # a trimmed copy: say so, not "val_fraction must be ..."
+            raise ValueError(
+                f"the CIFAR-10 batches in {folder} hold {len(x_all):,} training images, but "
+                f"profile {profile.name!r} needs {n_pool:,} (n_train {profile.n_train:,} + "
+                f"n_val {profile.n_val:,}); the real CIFAR-10 has 50,000. Fix: put the complete "
+                f"{cifar.ARCHIVE_NAME} ({cifar.CIFAR_URL}) in place of {folder}, or run a "
+                "smaller profile (labkit.setup('quick'))"
+            )
         frac = n_pool / len(x_all)
         (x_pool, y_pool), _ = stratified_split(x_all, y_all, (frac, 1 - frac), seed=seed)
         val_frac = profile.n_val / len(x_pool)

@@ -13,6 +13,7 @@ from labkit.config import (
     quiet_tensorflow,
     seed_everything,
 )
+from labkit.splits import check_seed
 
 _DATASET_TEXT = {
     "shapes": "labkit shapes (synthetic, offline, {size}x{size})",
@@ -52,7 +53,19 @@ class Lab:
 
 
 def setup(profile: str | None = None, seed: int = DEFAULT_SEED, quiet: bool = False) -> Lab:
-    """Choose the profile, seed everything and print one line saying what this run uses."""
+    """Choose the profile, seed everything and print one line saying what this run uses.
+
+    ``profile`` is a profile name (``"quick"``, ``"full"``) or None (``$LABKIT_PROFILE``, else
+    quick); ``seed`` a non-negative int (NumPy integers too). Bad values raise before anything
+    is imported or seeded.
+    """
+    if profile is not None and not isinstance(profile, str):
+        raise TypeError(f"profile must be a profile name (a str such as 'quick' or 'full') or "
+                        f"None, got {profile!r} ({type(profile).__name__}). Fix: e.g. "
+                        "labkit.setup('quick') or labkit.setup(seed=123)")
+    seed = check_seed(seed, "seed")
+    if not isinstance(quiet, bool):
+        raise TypeError(f"quiet must be True or False, got {quiet!r}")
     chosen = get_profile(profile)
     seed_everything(seed)  # imports TensorFlow
     quiet_tensorflow()
