@@ -1,0 +1,244 @@
+"""Checks of the model itself: head and loss vs labels, the pretrained base's trainable state,
+its BatchNorm layers, and how small the last feature map gets."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from labkit.doctor.context import Context, _loss_info, _spatial
+from labkit.doctor.report import INFO, NOTEBOOKS, PROBLEM, WARNING, Finding
+
+HIGH_FINETUNE_LR = 1e-4  # a head's learning rate; a pretrained base is fine-tuned 10-100x lower
+FEW_LABELS_PER_CLASS = 100  # below this, a trainable base at a head's LR mostly overfits
+SMALL_INPUT = 64  # a 1x1 last feature map matters for images this small or smaller
+
+
+def check_head_loss_labels(ctx: Context) -> list[Finding]:
+    """Output activation, loss, label format and number of units must agree."""
+    act, units, n = ctx.output_activation, ctx.units, ctx.n_classes
+    kind, from_logits, name = _loss_info(ctx.loss)
+    found: list[Finding] = []
+
+    def add(check: str, evidence: str, fix: str, severity: str = PROBLEM) -> None:
+        found.append(Finding(check, severity, evidence, fix, NOTEBOOKS["head_loss"]))
+
+    labels = (f"one-hot labels of width {n}" if ctx.onehot
+              else f"integer labels 0..{int(ctx.y_int.max())}")
+    if ctx.loss is None:
+        ctx.notes.append("head/loss: the model is not compiled and no loss= was given, so only "
+                         "the number of output units was checked.")
+    elif kind is None:
+        ctx.notes.append(f"head/loss: unknown loss {name!r}; activation/loss checks skipped.")
+    if kind in ("sparse", "categorical") and act == "sigmoid" and n > 2:
+        add("head_activation_loss",
+            f"The output layer uses sigmoid but the loss is {name} over {n} classes: sigmoid "
+            "scores each class on its own, so the outputs do not form one distribution (they "
+            "do not sum to 1). Keras 3 on TensorFlow computes the loss from the logits behind "
+            "the sigmoid, so training can look fine while probabilities and thresholds are "
+            "wrong.",
+            "Use `Dense(n_classes, activation='softmax')` for single-label classes.")
+    if kind == "binary" and act == "softmax":
+        add("head_activation_loss",
+            f"The output layer uses softmax ({units} units) but the loss is {name}: "
+            + ("a 1-unit softmax always outputs 1.0, so nothing is learned."
+               if units == 1 else "Keras then reports binary accuracy per unit, not accuracy."),
+            "Use softmax with sparse_categorical_crossentropy for one label per image, or "
+            "`Dense(1, activation='sigmoid')` with binary_crossentropy for two classes.")
+    if kind is not None and from_logits and act in ("softmax", "sigmoid"):
+        add("from_logits",
+            f"The loss {name} is configured with from_logits=True but the {units}-unit output "
+            f"layer already applies {act}, so the loss applies it a second time.",
+            f"Drop from_logits=True, or make the last layer linear (`Dense({units})`).")
+    if kind is not None and not from_logits and act == "linear":
+        add("from_logits",
+            f"The {units}-unit output layer is linear (logits) but the loss {name} has "
+            "from_logits=False, so it treats the logits as probabilities.",
+            f"Use `keras.losses.{_loss_class(kind)}(from_logits=True)` or add "
+            "activation='softmax' to the last layer.")
+    if kind == "sparse" and ctx.onehot:
+        add("label_format",
+            f"The loss is {name} but y is one-hot ({n} columns); it expects integer "
+            "class indices.",
+            "Use loss='categorical_crossentropy', or pass y.argmax(axis=1).")
+    if kind == "categorical" and not ctx.onehot:
+        add("label_format",
+            f"The loss is {name} but y holds {labels}; it expects one-hot rows.",
+            "Use loss='sparse_categorical_crossentropy', or pass "
+            "keras.utils.to_categorical(y).")
+    if kind == "binary" and not ctx.onehot and n > 2:
+        add("label_format",
+            f"The loss is {name} but y holds {labels}: {n} classes, not 0/1.",
+            "Use softmax with loss='sparse_categorical_crossentropy' for more than two classes.")
+    if units is not None:
+        binary_head = units == 1 and n <= 2 and act != "softmax" and kind in (None, "binary")
+        if units < n and not binary_head:
+            add("head_units",
+                f"The output layer has {units} unit{'s' * (units != 1)} but y has {n} classes "
+                f"({labels}).",
+                f"End the model with `keras.layers.Dense({n}, activation='softmax')`.")
+        elif units > n and not ctx.onehot:
+            add("head_units",
+                f"The output layer has {units} units but y holds only {n} classes ({labels}); "
+                "fine if this y is a subset, otherwise the head is the wrong size.",
+                f"End the model with `keras.layers.Dense({n}, activation='softmax')` unless the "
+                "missing classes exist elsewhere.", WARNING)
+    return found
+
+
+def _loss_class(kind: str) -> str:
+    return {"sparse": "SparseCategoricalCrossentropy", "categorical": "CategoricalCrossentropy",
+            "binary": "BinaryCrossentropy"}[kind]
+
+
+
+def _base_weights(ctx: Context) -> tuple[int, int]:
+    """(trainable, total) parameters of the pretrained base, as the model will train them."""
+    from labkit import models
+
+    leaves = []
+    for layer in ctx.base.layers:
+        leaves.extend([layer] + models.walk_layers(layer))
+    weights = {id(w): w for layer in leaves for w in layer.weights}
+    total = sum(int(np.prod(w.shape)) for w in weights.values())
+    model_ids = {id(w) for w in ctx.model.weights}
+    if weights and set(weights) <= model_ids:
+        trainable_ids = {id(w) for w in ctx.model.trainable_weights}
+    else:  # a base= that is not (all) inside the model: its own flags
+        trainable_ids = {id(w) for layer in leaves for w in layer.trainable_weights}
+    trainable = sum(int(np.prod(w.shape)) for i, w in weights.items() if i in trainable_ids)
+    return trainable, total
+
+
+def check_unfrozen_base(ctx: Context) -> list[Finding]:
+    """A trainable pretrained base: a problem only at a head's learning rate with few labels.
+
+    Fine-tuning the whole base is the better choice when labelled images per class are
+    plentiful; freezing it first is the better choice when they are few. The finding states the
+    measured regime and lets the learner decide.
+    """
+    if ctx.base is None:
+        return []
+    trainable, total = _base_weights(ctx)
+    if not trainable:
+        return []
+    share = f"{trainable:,} of the pretrained base's {total:,} parameters " \
+            f"({trainable / max(total, 1):.0%}) are trainable"
+    per_class = ctx.per_class
+    labels = (f"about {per_class:.0f} labelled images per class ({ctx.data.n_total or len(ctx.y)}"
+              f" images, {ctx.n_classes} classes)")
+    if ctx.lr is None:
+        ctx.notes.append(f"unfrozen_base: {share}, with {labels}, but the learning rate is "
+                         "unknown (compile the model or pass lr=), so the regime was not judged.")
+        return []
+    if ctx.lr < HIGH_FINETUNE_LR:
+        ctx.notes.append(f"unfrozen_base: {share} at learning rate {ctx.lr:.0e} (a fine-tuning "
+                         f"rate, below {HIGH_FINETUNE_LR:.0e}), with {labels}.")
+        return []
+    nb = NOTEBOOKS["unfrozen_base"]
+    if per_class < FEW_LABELS_PER_CLASS:
+        return [Finding(
+            "unfrozen_base", PROBLEM,
+            f"{share} at learning rate {ctx.lr:.0e} (>= {HIGH_FINETUNE_LR:.0e}, a rate for a "
+            f"fresh head), with only {labels}, fewer than {FEW_LABELS_PER_CLASS}: the head's "
+            "large early gradients rewrite the pretrained features and so few labels cannot "
+            "retrain them.",
+            "Freeze the base (`base.trainable = False`), recompile and train the head first; "
+            "then unfreeze the top blocks (labkit.models.unfreeze_top_blocks(base, 2)) and "
+            "recompile at a 10-100x lower learning rate such as 1e-5.", nb)]
+    return [Finding(
+        "unfrozen_base", INFO,
+        f"{share} at learning rate {ctx.lr:.0e}, with {labels}. With this many labels, "
+        "training the whole base at a head's learning rate can beat a frozen base on the new "
+        "task (lesson 02 measures both), at the cost of what the base knew; with fewer than "
+        f"{FEW_LABELS_PER_CLASS} per class, freezing first is the better choice. It depends on "
+        "the regime: compare both on validation data.",
+        "To keep the pretrained features: `base.trainable = False`, train the head, then "
+        "unfreeze the top blocks at 1e-5. To adapt the whole base: keep it trainable, and "
+        "consider a lower rate (1e-4 to 1e-5) after a few head-only epochs.", nb)]
+
+
+def check_batchnorm(ctx: Context) -> list[Finding]:
+    """A pretrained base (nested, flat, or ``base=``) whose BatchNorm layers will train."""
+    import keras
+
+    from labkit import models
+
+    base = ctx.base
+    if base is None:
+        return []
+    bns = []
+    for layer in base.layers:
+        bns.extend(la for la in [layer, *models.walk_layers(layer)]
+                   if isinstance(la, keras.layers.BatchNormalization))
+    model_ids = {id(w) for w in ctx.model.trainable_weights}
+    trainable = [bn for bn in bns if bn.trainable_weights
+                 and (not ctx.model.weights or any(id(w) in model_ids
+                                                   for w in bn.trainable_weights))]
+    if not trainable:
+        return []
+    where = ("whose layers sit directly in the model (a flat Model(base.input, head))"
+             if base.flat or base.container is ctx.model else f"{base.name!r}")
+    return [Finding(
+        "batchnorm_updating", WARNING,
+        f"{len(trainable)} of the {len(bns)} BatchNormalization layers inside the pretrained "
+        f"base {where} are trainable: during fit they normalise with each batch's statistics "
+        "and overwrite the pretrained moving statistics (Keras 3's fit overrides "
+        "base(x, training=False)).",
+        "When fine-tuning, keep the BatchNorm layers frozen: after `base.trainable = True`, "
+        "set `layer.trainable = False` on every BatchNormalization layer "
+        "(labkit.lessons.batchnorm.freeze_batchnorm(base)), then recompile.",
+        NOTEBOOKS["batchnorm"])]
+
+
+def _outer_spatial(layer) -> tuple[int, int] | None:
+    """The spatial size a nested model outputs where it is called (its outer graph)."""
+    for node in reversed(getattr(layer, "_inbound_nodes", [])):
+        tensors = getattr(node, "output_tensors", None) or []
+        hw = _spatial(tuple(tensors[0].shape)) if tensors else None
+        if hw:
+            return hw
+    return None
+
+
+def _feature_maps(container) -> list[tuple[str, tuple[int, int]]]:
+    """(layer name, spatial size) of every 4-D output, nested models expanded in call order."""
+    import keras
+
+    maps = []
+    for layer in getattr(container, "layers", []):
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        if hasattr(layer, "layers"):
+            maps.extend(_feature_maps(layer))
+            hw = _outer_spatial(layer)
+        else:
+            try:
+                hw = _spatial(tuple(layer.output.shape))
+            except Exception:  # a layer used twice has no single output; subclassed: none
+                hw = None
+        if hw:
+            maps.append((layer.name, hw))
+    return maps
+
+
+def check_feature_map(ctx: Context) -> list[Finding]:
+    """Downsampled to a 1x1 feature map while the images are small."""
+    in_hw = _spatial(tuple(ctx.inputs[0].shape)) if len(ctx.inputs) == 1 else None
+    in_hw = in_hw or (int(ctx.x.shape[1]), int(ctx.x.shape[2]))
+    maps = _feature_maps(ctx.model)
+    if not maps or maps[-1][1] != (1, 1) or min(in_hw) > SMALL_INPUT:
+        return []
+    halvings = round(math.log2(min(in_hw)))
+    return [Finding(
+        "feature_map_1x1", PROBLEM,
+        f"{in_hw[0]}x{in_hw[1]} inputs are downsampled {halvings} times to a 1x1 feature map "
+        f"(after {maps[-1][0]}): the features keep no spatial layout and the deep blocks see "
+        "mostly padding.",
+        "Upsample the images inside the model (`keras.layers.Resizing(64, 64)` before the base) "
+        "or cut the base earlier (labkit.models.cut_after(base, 'block3')).",
+        NOTEBOOKS["small_images"])]
+
+
+CHECKS = [check_unfrozen_base, check_batchnorm, check_feature_map, check_head_loss_labels]
