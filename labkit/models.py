@@ -84,9 +84,98 @@ def shipped_weights(name: str = "minivgg") -> Path:
     return WEIGHTS_DIR / f"{name}_source.weights.h5"
 
 
+def shipped_record(name: str = "minivgg") -> Path:
+    """The JSON record of the shipped weights of ``name`` (how they were made, their SHA-256)."""
+    return shipped_weights(name).with_name(f"{name}_source.json")
+
+
 def source_head_file(name: str = "minivgg") -> Path:
     """The shipped source-task head (kernel, bias) of an offline backbone."""
     return shipped_weights(name).with_name(f"{name}_source_head.npz")
+
+
+class WeightsFileError(ValueError):
+    """A weights file that is damaged, or not the one recorded; the message names it and the fix."""
+
+
+def _weights_fix(name: str) -> str:
+    return (f"Fix: restore the shipped files from git (`git checkout -- {WEIGHTS_DIR}`) or "
+            f"recreate them with `python -m labkit.dev.pretrain --backbone {name}`")
+
+
+def verify_shipped_weights(name: str = "minivgg") -> Path:
+    """Check the shipped weights file of ``name`` against the SHA-256 in its JSON record.
+
+    Returns the file; raises :class:`FileNotFoundError` or :class:`WeightsFileError` naming the
+    file and the fix when it is missing, empty, truncated or changed (~1 MB: milliseconds).
+    """
+    import json
+
+    path, record = shipped_weights(name), shipped_record(name)
+    if not path.is_file():
+        raise FileNotFoundError(f"{name} weights file not found: {path}. The course ships it. "
+                                + _weights_fix(name))
+    try:
+        expected = json.loads(record.read_text())["sha256"]
+    except FileNotFoundError:
+        raise FileNotFoundError(f"the record of the shipped {name} weights is missing: {record} "
+                                "(it holds their SHA-256). " + _weights_fix(name)) from None
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise WeightsFileError(f"cannot read the SHA-256 of the shipped {name} weights from "
+                               f"{record} ({type(err).__name__}: {err}). "
+                               + _weights_fix(name)) from None
+    data = path.read_bytes()
+    if not data:
+        raise WeightsFileError(f"{name} weights file {path} is empty. " + _weights_fix(name))
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise WeightsFileError(
+            f"{name} weights file {path} is not the shipped one: its SHA-256 is {actual}, "
+            f"{record.name} records {expected} ({len(data):,} bytes; damaged, truncated or "
+            "overwritten?). " + _weights_fix(name))
+    return path
+
+
+def _load_weights_file(model, path: Path, name: str) -> None:
+    """``model.load_weights(path)``, with errors that name the file and the fix."""
+    fix = (_weights_fix(name) if name in OFFLINE_BACKBONES
+           else "Fix: pass the path of a Keras weights file")
+    if path.is_dir():
+        raise WeightsFileError(f"{name} weights path {path} is a folder, not a weights file. "
+                               + fix)
+    if not path.name.endswith((".weights.h5", ".h5", ".keras")):
+        raise WeightsFileError(
+            f"{name} weights file {path} does not end in .weights.h5, so Keras cannot tell its "
+            f"format (renamed?). Fix: name it {path.stem.split('.')[0]}.weights.h5")
+    if path.stat().st_size == 0:
+        raise WeightsFileError(f"{name} weights file {path} is empty. " + fix)
+    try:
+        model.load_weights(path)
+    except Exception as err:  # noqa: BLE001 (h5py, Keras: truncated, wrong model, ...)
+        raise WeightsFileError(
+            f"cannot load {name} weights from {path} ({type(err).__name__}: "
+            f"{str(err)[:300]}); the file is damaged or was saved from another model. "
+            + fix) from err
+
+
+def _check_input_shape(name: str, input_shape, pretrained: bool) -> tuple[int, int, int]:
+    """``input_shape`` as (H, W, C) ints, or a ValueError naming it and the fix."""
+    example = "Fix: e.g. input_shape=(32, 32, 3) (height, width, channels)"
+    if (not isinstance(input_shape, tuple | list) or len(input_shape) != 3
+            or any(isinstance(v, bool) or not isinstance(v, int | np.integer)
+                   for v in input_shape)):
+        raise ValueError(f"{name}: input_shape must be three ints (height, width, channels), "
+                         f"got {input_shape!r}. {example}")
+    h, w, c = (int(v) for v in input_shape)
+    if min(h, w) < 32:
+        raise ValueError(f"{name}: input_shape={input_shape!r} is too small; its five 2x2 "
+                         "poolings need at least 32x32 pixels. Fix: resize the images up, e.g. "
+                         "keras.layers.Resizing(32, 32), and use input_shape=(32, 32, 3)")
+    if c < 1 or (pretrained and c != 3):
+        raise ValueError(f"{name}: input_shape={input_shape!r} has {c} channels; pretrained "
+                         "weights expect 3 (RGB, channels last). Fix: grayscale -> repeat the "
+                         "channel 3 times; channels-first -> transpose to (H, W, 3)")
+    return h, w, c
 
 
 def minivgg(input_shape: tuple[int, int, int] = (32, 32, 3), widths=MINIVGG_WIDTHS,
@@ -129,9 +218,9 @@ def backbone(
     ``"imagenet"``, ``None`` (random init) or a path to a weights file.
     """
     if name in OFFLINE_BACKBONES:
-        model = minivgg(input_shape, batchnorm=name == "minivgg_bn")
         shipped = shipped_weights(name)
         path = shipped if weights == "default" else weights
+        input_shape = _check_input_shape(name, input_shape, pretrained=path is not None)
         if path is not None:
             path = Path(path)
             if not path.exists():
@@ -140,7 +229,11 @@ def backbone(
                     f"{shipped}; recreate it with "
                     f"`python -m labkit.dev.pretrain --backbone {name}`."
                 )
-            model.load_weights(path)
+            if path.resolve() == shipped.resolve():
+                verify_shipped_weights(name)
+        model = minivgg(input_shape, batchnorm=name == "minivgg_bn")
+        if path is not None:
+            _load_weights_file(model, path, name)
         return model, caffe_preprocess
     if name in KERAS_APPLICATIONS:
         return _keras_application(name, weights, input_shape), caffe_preprocess
@@ -155,10 +248,14 @@ def _keras_application(name: str, weights, input_shape):
     wanted = "imagenet" if weights == "default" else weights
     if wanted not in ("imagenet", None) and not Path(wanted).exists():
         raise FileNotFoundError(f"{name} weights file not found: {wanted}")
+    input_shape = _check_input_shape(app, input_shape, pretrained=wanted is not None)
     try:
         return getattr(keras.applications, app)(
             include_top=False, weights=str(wanted) if wanted else None, input_shape=input_shape
         )
+    except ValueError as error:  # Keras checks its arguments: never "no internet?"
+        raise ValueError(f"{app}(input_shape={input_shape!r}, weights={wanted!r}) was refused "
+                         f"by Keras: {error}") from error
     except Exception as error:  # offline: Keras' download fails with a URL/OS error
         if wanted != "imagenet":
             raise

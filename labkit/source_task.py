@@ -25,13 +25,35 @@ def sha256(path: Path) -> str:
 
 def metadata_file(backbone: str = "minivgg") -> Path:
     """The JSON record of how the shipped weights of ``backbone`` were made."""
-    return models.shipped_weights(backbone).with_name(f"{backbone}_source.json")
+    return models.shipped_record(backbone)
 
 
 def load_source_head(backbone: str = "minivgg") -> list[np.ndarray]:
-    """The shipped source-task head's weights (kernel, bias), as ``main`` saved them."""
-    with np.load(models.source_head_file(backbone)) as saved:
-        return [saved[k] for k in sorted(saved.files, key=lambda k: int(k.split("_")[1]))]
+    """The shipped source-task head's weights (kernel, bias), as ``main`` saved them.
+
+    A missing, truncated or damaged file raises an error naming it and the fix.
+    """
+    path = models.source_head_file(backbone)
+    fix = (f"Fix: restore it from git (`git checkout -- {path}`) or recreate it with "
+           f"`python -m labkit.dev.pretrain --backbone {backbone}`")
+    if not path.is_file():
+        raise FileNotFoundError(f"the shipped {backbone} source head is missing: {path}. {fix}")
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            keys = sorted(saved.files, key=lambda k: int(k.split("_")[1]))
+            head = [saved[k] for k in keys]
+    except Exception as err:  # noqa: BLE001 (BadZipFile, EOFError, ValueError, ...)
+        raise models.WeightsFileError(
+            f"cannot read the shipped {backbone} source head {path} ({type(err).__name__}: "
+            f"{err}); it is damaged or truncated. {fix}") from err
+    if len(head) != 2 or head[0].ndim != 2 or head[1].shape != head[0].shape[-1:]:
+        raise models.WeightsFileError(
+            f"the shipped {backbone} source head {path} holds arrays of shapes "
+            f"{[a.shape for a in head]}, expected a kernel (features, classes) and a bias. {fix}")
+    if not all(np.isfinite(a).all() for a in head):
+        raise models.WeightsFileError(f"the shipped {backbone} source head {path} holds NaN or "
+                                      f"inf values. {fix}")
+    return head
 
 
 def source_data(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
