@@ -37,8 +37,6 @@ LOCAL_HINT = (
     f"From a checkout of the course repository, run `{LOCAL_COMMAND}`: it creates .venv, installs "
     "the pinned packages and labkit, and opens the course in JupyterLab with the right kernel."
 )
-BADGES_START = "<!-- badges:start -->"
-BADGES_END = "<!-- badges:end -->"
 GITHUB = re.compile(r"^https://github\.com/(?P<owner>[\w.-]+)/(?P<repo>[\w.-]+?)(?:\.git)?/?$")
 TENSORFLOW_DISTS = ("tensorflow", "tensorflow-cpu")
 
@@ -251,15 +249,6 @@ if "google.colab" in sys.modules:
 FIRST_CELL = first_cell(repository_url())
 
 
-def readme_block(text: str, badges: str) -> str:
-    """``text`` with the badge block between the markers replaced by ``badges``."""
-    start, end = text.find(BADGES_START), text.find(BADGES_END)
-    if start < 0 or end < start:
-        raise ValueError(f"README has no {BADGES_START} ... {BADGES_END} block")
-    inner = f"\n{badges}\n" if badges else "\n"
-    return text[: start + len(BADGES_START)] + inner + text[end:]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m labkit.colab",
                                      description=__doc__.split("\n")[0])
@@ -272,7 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.readme:
         old = args.readme.read_text()
-        new = readme_block(old, badges_markdown())
+        from labkit.dev.blocks import replace_block
+
+        new = replace_block(old, "badges", badges_markdown(), source=str(args.readme))
         if args.check:
             if new != old:
                 print(f"{args.readme}: badge block is stale; run python -m labkit.colab "

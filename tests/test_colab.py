@@ -92,10 +92,12 @@ def test_readme_badge_block_matches_the_setting():
 
 def test_readme_block_rewrite():
     text = "a\n<!-- badges:start -->\nold\n<!-- badges:end -->\nb\n"
-    assert colab.readme_block(text, "") == "a\n<!-- badges:start -->\n<!-- badges:end -->\nb\n"
-    assert "\nnew\n" in colab.readme_block(text, "new")
+    from labkit.dev.blocks import replace_block
+
+    assert replace_block(text, "badges", "") == "a\n<!-- badges:start -->\n<!-- badges:end -->\nb\n"
+    assert "\nnew\n" in replace_block(text, "badges", "new")
     with pytest.raises(ValueError):
-        colab.readme_block("no markers", "")
+        replace_block("no markers", "badges", "")
 
 
 # ---- Colab runtime helpers ---------------------------------------------------------------------

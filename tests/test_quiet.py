@@ -1,4 +1,4 @@
-"""labkit.quiet: TensorFlow's C++ log lines never reach a learner's notebook; everything else does."""
+"""labkit.quiet: TensorFlow's C++ log lines never reach a learner's notebook; the rest does."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from labkit.quiet import LogLineFilter
 
 ONEDNN = (b"I0000 00:00:1795457171.717418   27548 port.cc:153] oneDNN custom operations are on. "
           b"You may see slightly different numerical results.\n")
-NODEDEF = (b"E0000 00:00:1795457404.648997   31294 node_def_util.cc:682] NodeDef mentions attribute "
-           b"use_unbounded_threadpool which is not in the op definition\n")
-BANNER = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
-RENDEZVOUS = (b"W0000 00:00:1795457404.6 31294 local_rendezvous.cc:404] Local rendezvous is aborting\n"
+NODEDEF = (b"E0000 00:00:1795457404.648997   31294 node_def_util.cc:682] NodeDef mentions "
+           b"attribute use_unbounded_threadpool which is not in the op definition\n")
+BANNER = (b"WARNING: All log messages before absl::InitializeLog() is called are written to "
+          b"STDERR\n")
+RENDEZVOUS = (b"W0000 00:00:1795457404.6 31294 local_rendezvous.cc:404] Local rendezvous is "
+              b"aborting\n"
               b"\t [[{{function_node __inference_one_step_on_data_1234}}]]\n")
 TF_LINE = re.compile(r"^[IWEF]\d{4} |absl::InitializeLog|oneDNN", re.M)
 

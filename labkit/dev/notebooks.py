@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from labkit.dev import blocks
 from labkit.quiet import LogLineFilter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -188,14 +189,6 @@ def execute(nb, workdir: Path, timeout: int = CELL_TIMEOUT_S):
     return nb
 
 
-# ---- generated blocks ------------------------------------------------------------------------
-def update_results(check: bool) -> int:
-    from labkit.dev import results
-
-    args = ["--readme", str(ROOT / "README.md")] + (["--check"] if check else [])
-    return results.main(args)
-
-
 # ---- commands --------------------------------------------------------------------------------
 def check(chosen: Sequence[Pair], root: Path = ROOT) -> int:
     """Exit status 1 (and the list) when sync + clean would change a notebook; writes nothing."""
@@ -248,9 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.check:
         status = check(chosen)
-        return max(status, update_results(check=True))
+        return max(status, blocks.update(ROOT, check=True))
     build(chosen, run=not args.no_execute)
-    return update_results(check=False)
+    return blocks.update(ROOT)
 
 
 if __name__ == "__main__":

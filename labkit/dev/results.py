@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from labkit.dev.blocks import markers, replace_block
 from labkit.report import RESULT_PREFIX
 
-START_MARKER = "<!-- results:start -->"
-END_MARKER = "<!-- results:end -->"
+START_MARKER, END_MARKER = markers("results")
 NOT_MEASURED = "not measured"
 NOT_RECORDED = "not recorded"
 RUN_TIME = re.compile(r"this notebook ran in (\d+(?:\.\d+)?) s")
@@ -119,20 +119,6 @@ def render_table(rows: Sequence[Row], link_base: Path) -> str:
     return "\n".join(lines)
 
 
-def replace_table(text: str, table: str, source: str = "README.md") -> str:
-    """``text`` with everything between the results markers replaced by ``table``."""
-    start, end = text.find(START_MARKER), text.find(END_MARKER)
-    if start < 0 or end < 0 or end < start:
-        missing = [m for m, i in ((START_MARKER, start), (END_MARKER, end)) if i < 0]
-        problem = (f"is missing {' and '.join(missing)}" if missing
-                   else f"has {END_MARKER} before {START_MARKER}")
-        raise ValueError(
-            f"{source} {problem}. Put the two markers on their own lines where the results table "
-            f"goes:\n{START_MARKER}\n{END_MARKER}"
-        )
-    return f"{text[:start]}{START_MARKER}\n{table}\n{text[end:]}"
-
-
 def _rows(rows: Sequence[Row]) -> str:
     return f"{len(rows)} row{'' if len(rows) == 1 else 's'}"
 
@@ -155,7 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise FileNotFoundError(f"README not found: {readme}")
         rows = collect(notebooks)
         current = readme.read_text(encoding="utf-8")
-        updated = replace_table(current, render_table(rows, readme.parent), source=str(readme))
+        updated = replace_block(current, "results", render_table(rows, readme.parent),
+                                source=str(readme))
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from labkit.dev import results
+from labkit.dev import blocks, results
 from labkit.report import LessonResult
 
 LR_LINE = LessonResult("03 learning rate", "val accuracy", 0.084, 0.512, 0.25).line()
@@ -132,7 +132,7 @@ def test_missing_markers_error_names_the_file(course, capsys, text, missing):
     readme = course / "README.md"
     readme.write_text(text)
     with pytest.raises(ValueError, match="README.md is missing") as info:
-        results.replace_table(text, "| t |", source=str(readme))
+        blocks.replace_block(text, "results", "| t |", source=str(readme))
     assert missing in str(info.value)
     assert results.main(["--readme", str(readme)]) == 2
     err = capsys.readouterr().err
@@ -143,7 +143,7 @@ def test_missing_markers_error_names_the_file(course, capsys, text, missing):
 def test_markers_in_wrong_order_are_an_error():
     text = f"{results.END_MARKER}\n{results.START_MARKER}\n"
     with pytest.raises(ValueError, match="before"):
-        results.replace_table(text, "| t |", source="README.md")
+        blocks.replace_block(text, "results", "| t |", source="README.md")
 
 
 def test_unreadable_notebook_is_named(course, capsys):
