@@ -17,12 +17,16 @@ Everything is vectorised NumPy and deterministic per seed; results are cached on
 from __future__ import annotations
 
 import os
+import tempfile
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from labkit.splits import check_allocation, check_seed
 
 GENERATOR_VERSION = 1
 CHUNK = 256  # images rendered per vectorised step (fixed: it is part of the seeding)
@@ -264,6 +268,32 @@ def _render_chunk(
     return np.clip(img, 0, 255, out=img).astype(np.uint8).transpose(0, 2, 3, 1)
 
 
+def _check_args(n, size, seed, task: str) -> tuple[tuple[ShapeClass, ...], int, int, int]:
+    """Checked (classes, n, size, seed), or a ValueError naming the argument; also refuses a
+    request that would not fit in memory, before anything is allocated."""
+    classes = _task_classes(task)
+    size = DEFAULT_SIZE[task] if size is None else size
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 8:
+        raise ValueError(f"size must be an integer >= 8 (pixels per side), got {size!r}")
+    seed = check_seed(seed, "seed")
+    n, size = int(n), int(size)
+    check_allocation(estimated_bytes(n, size),
+                     f"shapes.generate(n={n:,}, size={size}) ({n:,} images of {size}x{size}x3)")
+    return classes, n, size, seed
+
+
+def _workers(n: int) -> int:
+    return max(1, min(os.cpu_count() or 1, -(-n // CHUNK)))
+
+
+def estimated_bytes(n: int, size: int) -> int:
+    """Memory ``generate(n, size)`` needs: the uint8 images and labels, plus ~64 bytes per
+    pixel of float32 scratch for each chunk rendering at once (measured: 56-60)."""
+    return n * size * size * 3 + 8 * n + _workers(n) * min(n, CHUNK) * size * size * 64
+
+
 def generate(
     n: int,
     size: int | None = None,
@@ -271,13 +301,12 @@ def generate(
     task: str = "target",
     difficulty: Difficulty = Difficulty(),
 ) -> tuple[Array, Array]:
-    """Render ``n`` images (uint8, (n, size, size, 3)) and balanced int64 labels; no caching."""
-    classes = _task_classes(task)
-    size = DEFAULT_SIZE[task] if size is None else size
-    if not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    if not isinstance(size, (int, np.integer)) or size < 8:
-        raise ValueError(f"size must be an integer >= 8 (pixels per side), got {size!r}")
+    """Render ``n`` images (uint8, (n, size, size, 3)) and balanced int64 labels; no caching.
+
+    Raises :class:`labkit.splits.TooLargeError` (naming the size) before allocating anything
+    when the images would not fit in the memory available now.
+    """
+    classes, n, size, seed = _check_args(n, size, seed, task)
     label_rng = np.random.default_rng([seed, GENERATOR_VERSION, 0])
     y = label_rng.permutation(np.arange(n) % len(classes)).astype(np.int64)
     x = np.empty((n, size, size, 3), np.uint8)
@@ -289,14 +318,80 @@ def generate(
 
     # NumPy releases the GIL in its array loops, so chunks render in parallel on every core;
     # each chunk has its own seed, so the result does not depend on the number of workers.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(max_workers=_workers(n)) as pool:
         list(pool.map(render, range(0, n, CHUNK)))
     return x, y
 
 
+CACHE_ENV = "LABKIT_CACHE_DIR"
+
+
+class CacheDirError(ValueError):
+    """The shapes cache folder is a file or cannot be written; the message names it."""
+
+
 def cache_dir() -> Path:
     """Where generated datasets are cached: ``$LABKIT_CACHE_DIR`` or ``~/.cache/labkit``."""
-    return Path(os.environ.get("LABKIT_CACHE_DIR") or Path.home() / ".cache" / "labkit")
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "labkit")
+
+
+def _cache_dir_name(folder: Path) -> str:
+    return (f"${CACHE_ENV}={folder}" if os.environ.get(CACHE_ENV)
+            else f"the shapes cache folder {folder}")
+
+
+def _check_cache_dir(folder: Path) -> None:
+    """Make sure ``folder`` is a folder we can write, or raise naming it and the fix."""
+    fix = (f"Fix: set ${CACHE_ENV} to a folder you can write (or unset it for ~/.cache/labkit), "
+           "or call make_shapes(..., cache=False)")
+    if folder.exists() and not folder.is_dir():
+        raise CacheDirError(f"{_cache_dir_name(folder)} is a file, not a folder. {fix}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".labkit-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise CacheDirError(f"{_cache_dir_name(folder)} cannot be written "
+                            f"({err.strerror or err}). {fix}") from err
+
+
+def _read_cache(path: Path, n: int, size: int, n_classes: int) -> tuple[Array, Array] | None:
+    """The cached arrays if the file is whole and holds exactly what was asked, else None
+    (after a one-line warning: the caller regenerates it)."""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            x, y = saved["x"], saved["y"]
+    except Exception as err:  # noqa: BLE001 (BadZipFile, EOFError, KeyError, OSError, ...)
+        reason = f"{type(err).__name__}: {err}"
+    else:
+        if x.shape != (n, size, size, 3) or x.dtype != np.uint8:
+            reason = f"x is {x.dtype} {x.shape}, expected uint8 {(n, size, size, 3)}"
+        elif y.shape != (n,) or y.dtype != np.int64:
+            reason = f"y is {y.dtype} {y.shape}, expected int64 {(n,)}"
+        elif n and (y.min() < 0 or y.max() >= n_classes):
+            reason = f"labels outside 0..{n_classes - 1}"
+        else:
+            return x, y
+    warnings.warn(f"labkit shapes: cache file {path} is damaged ({reason[:200]}); "
+                  "regenerating it", stacklevel=3)
+    return None
+
+
+def _write_cache(path: Path, x: Array, y: Array) -> None:
+    """Write atomically: a unique temporary file in the same folder, then ``os.replace``, so
+    concurrent writers never collide and readers never see half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, x=x, y=y)
+        os.replace(tmp, path)
+    except OSError as err:  # disk full, folder removed: the data is still good, keep going
+        warnings.warn(f"labkit shapes: could not write cache file {path} ({err}); the "
+                      "dataset will be generated again next time", stacklevel=3)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def make_shapes(
@@ -306,17 +401,24 @@ def make_shapes(
     task: str = "target",
     cache: bool = True,
 ) -> tuple[Array, Array]:
-    """The shapes dataset with the calibrated difficulty, cached on disk as ``.npz``."""
-    size = DEFAULT_SIZE.get(task, 32) if size is None else size
+    """The shapes dataset with the calibrated difficulty, cached on disk as ``.npz``.
+
+    A damaged or wrong cache file is regenerated (with a warning); a cache folder that is a
+    file or cannot be written is named in the error before anything is generated.
+    """
+    classes, n, size, seed = _check_args(n, DEFAULT_SIZE.get(task, 32) if size is None
+                                         else size, seed, task)
     if not cache:
         return generate(n, size, seed, task)
-    path = cache_dir() / f"shapes-v{GENERATOR_VERSION}-{task}-n{n}-s{size}-seed{seed}.npz"
-    if path.exists():
-        with np.load(path) as saved:
-            return saved["x"], saved["y"]
+    folder = cache_dir()
+    path = folder / f"shapes-v{GENERATOR_VERSION}-{task}-n{n}-s{size}-seed{seed}.npz"
+    if path.is_file():
+        cached = _read_cache(path, n, size, len(classes))
+        if cached is not None:
+            return cached
+    _check_cache_dir(folder)
+    check_allocation(n * size * size * 3 + 8 * n, f"caching {n:,} images in {path}",
+                     memory=False, disk=folder)
     x, y = generate(n, size, seed, task)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, x=x, y=y)
-    tmp.replace(path)
+    _write_cache(path, x, y)
     return x, y

@@ -112,3 +112,138 @@ def test_colour_pairs_differ_by_channel_order():
     assert blue[2] > blue[0] + 10
     yellow, cyan = mean_rgb("yellow_square"), mean_rgb("cyan_square")
     assert yellow[0] > yellow[2] and cyan[2] > cyan[0]
+
+
+# ---- hardening (issue 17): the cache heals itself, never collides, and names bad folders ----
+def _cached_file(tmp_path):
+    files = list(tmp_path.glob("shapes-*.npz"))
+    assert len(files) == 1
+    return files[0]
+
+
+@pytest.mark.parametrize("damage", [
+    lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),  # truncated
+    lambda p: p.write_bytes(b""),  # empty
+    lambda p: p.write_bytes(b"PK\x03\x04 damaged" * 10),  # damaged zip
+    lambda p: np.savez(p.with_suffix(""), x=np.zeros((12, 8, 8, 3), np.uint8)),  # no y
+    lambda p: np.savez(p.with_suffix(""), x=np.zeros((3, 8, 8, 3), np.uint8),
+                       y=np.zeros(3, np.int64)),  # wrong shape
+    lambda p: np.savez(p.with_suffix(""), x=np.zeros((12, 8, 8, 3), np.float32),
+                       y=np.zeros(12, np.int64)),  # wrong dtype
+    lambda p: np.savez(p.with_suffix(""), x=np.zeros((12, 8, 8, 3), np.uint8),
+                       y=np.full(12, 99, np.int64)),  # labels out of range
+])
+def test_damaged_cache_file_is_regenerated_with_a_note(tmp_path, monkeypatch, damage):
+    monkeypatch.setenv("LABKIT_CACHE_DIR", str(tmp_path))
+    x1, y1 = shapes.make_shapes(12, 8, seed=5)
+    path = _cached_file(tmp_path)
+    damage(path)
+    with pytest.warns(UserWarning, match=r"cache file .* is damaged .*regenerating") as record:
+        x2, y2 = shapes.make_shapes(12, 8, seed=5)
+    assert str(path) in str(record[0].message)
+    np.testing.assert_array_equal(x1, x2)
+    np.testing.assert_array_equal(y1, y2)
+    x3, _ = shapes.make_shapes(12, 8, seed=5)  # healed: read back without a warning
+    np.testing.assert_array_equal(x1, x3)
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+CONCURRENT = """
+import sys, time
+import numpy as np
+from labkit import shapes
+start = float(sys.argv[1])
+while time.time() < start:
+    time.sleep(0.005)
+x, y = shapes.make_shapes(600, 32, seed=3)
+print(int(x.astype(np.int64).sum()), int(y.sum()))
+"""
+
+
+def test_concurrent_processes_filling_the_cache_do_not_collide(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "LABKIT_CACHE_DIR": str(tmp_path), "PYTHONPATH": str(root)}
+    start = time.time() + 3  # all of them import first, then fill the cache at once
+    procs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(start)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(6)]
+    results = [p.communicate(timeout=120) for p in procs]
+    failed = [err for p, (_, err) in zip(procs, results, strict=True) if p.returncode]
+    assert not failed, failed[0][-2000:]
+    assert len({out for out, _ in results}) == 1  # every process got the same dataset
+    _cached_file(tmp_path)
+    assert not list(tmp_path.glob("*.tmp"))
+    x, _ = shapes.generate(600, 32, seed=3)
+    assert results[0][0].split()[0] == str(int(x.astype(np.int64).sum()))
+
+
+def test_cache_dir_that_is_a_file_is_named_before_any_work(tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "cache.txt"
+    not_a_folder.write_text("oops")
+    monkeypatch.setenv("LABKIT_CACHE_DIR", str(not_a_folder))
+    monkeypatch.setattr(shapes, "generate", lambda *a, **k: pytest.fail("generated first"))
+    with pytest.raises(shapes.CacheDirError) as info:
+        shapes.make_shapes(12, 8, seed=5)
+    msg = str(info.value)
+    assert f"$LABKIT_CACHE_DIR={not_a_folder}" in msg and "is a file" in msg
+    assert "cache=False" in msg
+
+
+def test_read_only_cache_dir_is_named_before_any_work(tmp_path, monkeypatch):
+    import os
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    monkeypatch.setenv("LABKIT_CACHE_DIR", str(folder))
+    monkeypatch.setattr(shapes, "generate", lambda *a, **k: pytest.fail("generated first"))
+    if os.geteuid() == 0:  # root writes anywhere: simulate the read-only folder
+        def read_only(*args, **kwargs):
+            raise PermissionError(13, "Permission denied")
+        monkeypatch.setattr(shapes.tempfile, "mkstemp", read_only)
+    else:
+        folder.chmod(0o555)
+    try:
+        with pytest.raises(shapes.CacheDirError, match="cannot be written") as info:
+            shapes.make_shapes(12, 8, seed=5)
+    finally:
+        folder.chmod(0o755)
+    assert str(folder) in str(info.value)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: shapes.generate(10**6, 1024),  # 2.9 TiB
+    lambda: shapes.make_shapes(10**7, 64, cache=False),
+    lambda: shapes.make_shapes(10**6, 1024),
+])
+def test_huge_requests_are_refused_before_allocating(tmp_path, monkeypatch, call):
+    import tracemalloc
+
+    from labkit import splits
+
+    monkeypatch.setenv("LABKIT_CACHE_DIR", str(tmp_path))
+    tracemalloc.start()
+    try:
+        with pytest.raises(splits.TooLargeError, match=r"needs [\d.]+ GiB of memory"):
+            call()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * 2**20
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("kwargs", "pattern"), [
+    ({"n": True}, "n must be"),
+    ({"n": 4, "seed": -1}, "seed must be a non-negative int"),
+    ({"n": 4, "seed": "abc"}, "seed must be"),
+    ({"n": 4, "seed": 1.5}, "seed must be"),
+])
+def test_more_bad_arguments_name_them(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        shapes.generate(**kwargs)
