@@ -568,6 +568,23 @@ def text_table(figures: Figures) -> str:
     return "\n".join(f"{name.ljust(width)}  {value}" for name, value in pairs)
 
 
+def _unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot be written (creating its folder if need be), or None; leaves no file
+    behind that was not there."""
+    if path.is_dir():
+        return "is a folder, not a file"
+    existed = path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a"):
+            pass
+    except OSError as err:
+        return f"cannot be written ({err.strerror or err})"
+    if not existed:
+        path.unlink()
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m labkit.dev.bench",
                                      description="How fast the course runs on this machine.")
@@ -577,6 +594,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true",
                         help="print the table as markdown (for README) instead of plain text")
     args = parser.parse_args(argv)
+    if args.json is not None:  # fail now, not after minutes of measuring
+        problem = _unwritable(args.json)
+        if problem:
+            parser.error(f"--json {args.json}: {problem}. Fix: pass a file path in a folder "
+                         "you can write, e.g. --json figures/bench.json")
     figures = run(QUICK_SETTINGS if args.quick else FULL_SETTINGS, quick=args.quick)
     print(markdown_table(figures) if args.markdown else text_table(figures))
     if args.json is not None:
