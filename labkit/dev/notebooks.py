@@ -76,6 +76,27 @@ def pairs(names: Sequence[str] = (), root: Path = ROOT) -> list[Pair]:
     return chosen
 
 
+# ---- the generated first cell ----------------------------------------------------------------
+FIRST_CELL_HEADER = '# %% jupyter={"source_hidden": true}\n'
+
+
+def first_cell_text() -> str:
+    """The collapsed first cell every lesson starts with (``labkit.colab.FIRST_CELL``)."""
+    from labkit import colab
+
+    return FIRST_CELL_HEADER + colab.FIRST_CELL.rstrip("\n") + "\n\n"
+
+
+def with_first_cell(script: str) -> str:
+    """``script`` whose first code cell is the current first cell (inserted or replaced)."""
+    start = script.index(FIRST_CELL_HEADER) if FIRST_CELL_HEADER in script else None
+    if start is None:
+        start = end = script.index("\n# %%\n") + 1
+    else:
+        end = script.index("\n# %%", start + len(FIRST_CELL_HEADER)) + 1
+    return script[:start] + first_cell_text() + script[end:]
+
+
 # ---- sync ------------------------------------------------------------------------------------
 def read_notebook(path: Path):
     import nbformat
@@ -194,6 +215,13 @@ def check(chosen: Sequence[Pair], root: Path = ROOT) -> int:
     """Exit status 1 (and the list) when sync + clean would change a notebook; writes nothing."""
     stale, dirty = [], []
     for pair in chosen:
+        script = pair.source.read_text(encoding="utf-8")
+        if with_first_cell(script) != script:
+            print(f"{pair.source.relative_to(root)}: its first cell differs from "
+                  "labkit.colab.FIRST_CELL (was the Repository setting changed?): "
+                  "run `make notebooks`.")
+            stale.append(pair)
+            continue
         stored_text = pair.notebook.read_text(encoding="utf-8")
         stored = read_notebook(pair.notebook)
         merged = synced(pair)
@@ -215,6 +243,9 @@ def check(chosen: Sequence[Pair], root: Path = ROOT) -> int:
 
 def build(chosen: Sequence[Pair], run: bool = True) -> int:
     for pair in chosen:
+        script = pair.source.read_text(encoding="utf-8")
+        if with_first_cell(script) != script:
+            pair.source.write_text(with_first_cell(script), encoding="utf-8")
         nb = synced(pair)
         if run:
             started = time.perf_counter()

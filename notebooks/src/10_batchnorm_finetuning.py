@@ -18,6 +18,33 @@
 # MiniVGG-BN offline, ResNet50 with ImageNet weights in the full profile). Every number below is
 # computed by this notebook when you run it.
 
+# %% jupyter={"source_hidden": true}
+# Makes labkit importable: Colab installs it from the course repository; locally, `make lab` did.
+import sys
+
+try:
+    import labkit
+except ModuleNotFoundError:
+    REPOSITORY = None  # [project.urls] Repository in pyproject.toml
+    if "google.colab" in sys.modules and REPOSITORY:
+        import importlib
+        import subprocess
+
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                        f"labkit @ git+{REPOSITORY}"], check=True)
+        importlib.invalidate_caches()
+        import labkit
+    else:
+        if "google.colab" in sys.modules:
+            print("labkit declares no public repository URL yet, so Colab cannot install it.")
+        print("labkit is not installed in this kernel. From a checkout of the course repository, "
+              "run `make lab`: it installs everything and opens the course with its kernel.")
+        raise
+if "google.colab" in sys.modules:
+    import labkit.colab
+
+    labkit.colab.prepare()
+
 # %%
 import labkit  # first: keeps TensorFlow's C++ log lines out of this notebook
 import keras

@@ -27,11 +27,11 @@ TF_NOISE = ("WARNING: All log messages before absl::InitializeLog() is called ar
 def _lesson(root: Path, stderr: str = "", extra_meta: bool = False) -> nbtool.Pair:
     (root / "notebooks" / "src").mkdir(parents=True)
     source = root / "notebooks" / "src" / "01_lesson.py"
-    source.write_text(SCRIPT)
+    source.write_text(nbtool.with_first_cell(SCRIPT))
     import jupytext
 
     nb = jupytext.read(source)
-    code = nb.cells[1]
+    code = nb.cells[2]
     code.execution_count = 1
     code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="hello\n")]
     if stderr:
@@ -84,12 +84,25 @@ def test_check_passes_on_a_clean_pair_and_names_what_is_stale(tmp_path, capsys):
     assert "machine noise" in capsys.readouterr().out
     nbtool.build([pair], run=False)  # sync + clean, no kernel
     stored = json.loads(pair.notebook.read_text())
-    assert stored["cells"][1]["outputs"] == [{"name": "stdout", "output_type": "stream",
+    assert stored["cells"][2]["outputs"] == [{"name": "stdout", "output_type": "stream",
                                               "text": ["hello\n"]}]  # outputs kept, noise gone
     assert nbtool.check([pair], root) == 0
-    pair.source.write_text(SCRIPT.replace('"hello"', '"changed"'))
+    pair.source.write_text(pair.source.read_text().replace('"hello"', '"changed"'))
     assert nbtool.check([pair], root) == 1
     assert "run `make notebooks`" in capsys.readouterr().out
+
+
+def test_the_first_cell_is_generated_from_the_repository_setting(tmp_path, capsys):
+    pair = _lesson(tmp_path)
+    script = pair.source.read_text()
+    assert script.index("Makes labkit importable") < script.index('print("hello")')
+    assert nbtool.with_first_cell(script) == script  # idempotent
+    assert nbtool.with_first_cell(SCRIPT) == script  # inserted before the first code cell
+    pair.source.write_text(script.replace("REPOSITORY = None", "REPOSITORY = 'old'"))
+    assert nbtool.check([pair], tmp_path) == 1
+    assert "differs from labkit.colab.FIRST_CELL" in capsys.readouterr().out
+    nbtool.build([pair], run=False)
+    assert pair.source.read_text() == script
 
 
 def test_pairs_refuses_a_notebook_without_its_script(tmp_path):
