@@ -216,3 +216,74 @@ def test_pipeline_bad_args(kwargs, argument):
         pipelines.make_pipeline(x, y, **kwargs)
     with pytest.raises(ValueError, match="x has 4 samples but y has 3"):
         pipelines.make_pipeline(x, y[:3])
+
+
+# ---- hardening (issue 17) --------------------------------------------------------------------
+@pytest.mark.parametrize("bad", [float("nan"), (float("nan"), 0.5), (0.5, float("nan")),
+                                 (float("inf"), 0.0), "0.2", True, ("a", "b")])
+def test_stratified_split_refuses_nan_and_non_numbers(bad):
+    x, y = _toy()
+    with pytest.raises(ValueError, match="val_fraction"):
+        splits.stratified_split(x, y, bad, seed=0)
+
+
+def test_single_sample_class_stays_in_train_and_is_reported():
+    x, y = _toy(counts=(10, 10, 1))
+    with pytest.warns(UserWarning, match=r"class\(es\) \[2\].*kept in the first \(training\)"):
+        x_tr, y_tr, x_val, y_val = splits.stratified_split(x, y, 0.6, seed=0)
+    assert (y_tr == 2).sum() == 1 and (y_val == 2).sum() == 0
+    assert len(y_tr) + len(y_val) == 21
+    with pytest.warns(UserWarning, match=r"\[2\]"):
+        parts = splits.stratified_split(x, y, (0.2, 0.4, 0.4), seed=0)
+    assert (parts[0][1] == 2).sum() == 1
+
+
+@pytest.mark.parametrize("labels", [[0.0, float("inf")], [0.9, 1.0], [0.0, 1e12]])
+def test_float_labels_are_refused_not_truncated(labels):
+    with pytest.raises(ValueError, match="label"):
+        splits.class_counts(np.array(labels))
+
+
+def test_mistyped_huge_label_is_refused_before_allocating():
+    import tracemalloc
+
+    y = np.array([0, 1, 2, 1_000_000_000])
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"label 1000000000 \(index 3\).*7\.45 GiB"):
+            splits.class_weights(y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20  # 7.45 GiB before the fix
+    with pytest.raises(ValueError, match="n_classes must be"):
+        splits.class_counts([0, 1], n_classes=10**9)
+
+
+@pytest.mark.parametrize(("kwargs", "fragment"), [
+    ({"ratio": float("nan")}, "ratio"),
+    ({"ratio": float("inf")}, "ratio"),
+    ({"minority_classes": [1.7]}, "1.7 is not an int"),
+    ({"minority_classes": [True]}, "minority_classes"),
+    ({"seed": -1}, "seed must be a non-negative int"),
+    ({"seed": 1.5}, "seed"),
+    ({"seed": True}, "seed"),
+])
+def test_imbalance_refuses_nan_ratio_and_float_classes(kwargs, fragment):
+    x, y = _toy()
+    with pytest.raises(ValueError, match=fragment):
+        splits.make_imbalanced(x, y, **kwargs)
+
+
+def test_numpy_int_seeds_and_classes_are_accepted():
+    x, y = _toy()
+    _, yi = splits.make_imbalanced(x, y, minority_classes=np.array([2, 3]), seed=np.int64(3))
+    assert splits.class_counts(yi).tolist() == [20, 20, 2, 2]
+    assert len(splits.stratified_split(x, y, 0.25, seed=np.int64(1))[3]) == 20
+
+
+def test_check_allocation_names_the_size(monkeypatch):
+    monkeypatch.setattr(splits, "available_memory", lambda: 2**30)
+    with pytest.raises(splits.TooLargeError, match=r"the thing needs 4\.00 GiB .* 1\.00 GiB"):
+        splits.check_allocation(4 * 2**30, "the thing")
+    splits.check_allocation(2**20, "a small thing")
