@@ -504,7 +504,13 @@ def load_cifar10(
 
     Searches ``data_dir``, ``$LABKIT_DATA_DIR``, the Keras cache, then downloads (see module doc).
     """
+    from labkit.splits import check_allocation
+
     folder = find_cifar10(data_dir, download=download)
+    sizes = [(folder / name).stat().st_size for name in (*TRAIN_BATCHES, TEST_BATCH)]
+    # each batch is read (file bytes), decoded (about as many) and its images copied into
+    # the concatenated training array: ~3x the files, refused up front if it cannot fit
+    check_allocation(3 * sum(sizes), f"reading CIFAR-10 from {folder}")
     train = [read_batch(folder / name) for name in TRAIN_BATCHES]
     x_test, y_test = read_batch(folder / TEST_BATCH)
     x_train = np.concatenate([x for x, _ in train])
