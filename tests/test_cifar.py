@@ -357,3 +357,27 @@ def test_archive_with_oversized_member_is_refused(tmp_path, no_env, monkeypatch)
     with pytest.raises(cifar.CorruptBatchError, match="larger than any real") as info:
         cifar.find_cifar10(data_dir=tmp_path, download=False)
     assert str(archive) in str(info.value)
+
+
+def test_python2_style_batch_reads(tmp_path):
+    """The real batches were pickled by Python 2: str keys, BINSTRING pixels, no _codecs."""
+    import struct
+
+    def s(b):
+        return b"U" + bytes([len(b)]) + b if len(b) < 256 else b"T" + struct.pack("<i", len(b)) + b
+
+    data = np.random.default_rng(0).integers(0, 256, (3, 3072), dtype=np.uint8)
+    p = (b"\x80\x02}q\x01(" + s(b"data")
+         + b"cnumpy.core.multiarray\n_reconstruct\nq\x02cnumpy\nndarray\nq\x03K\x00\x85" + s(b"b")
+         + b"\x87Rq\x04(K\x01K\x03M\x00\x0c\x86cnumpy\ndtype\nq\x05" + s(b"u1")
+         + b"K\x00K\x01\x87Rq\x06(K\x03" + s(b"|")
+         + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89" + s(data.tobytes()) + b"tb"
+         + s(b"labels") + b"](K\x06K\x09K\x09e"
+         + s(b"batch_label") + s(b"training batch 1 of 5")
+         + s(b"filenames") + b"](" + s(b"a.png") * 3 + b"eu.")
+    assert (pickle.loads(p, encoding="bytes")[b"data"] == data).all()  # what NumPy reads
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(p)
+    x, y = cifar.read_batch(path)
+    assert y.tolist() == [6, 9, 9]
+    np.testing.assert_array_equal(x.transpose(0, 3, 1, 2).reshape(3, -1), data)
