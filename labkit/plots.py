@@ -56,7 +56,8 @@ def draw_curves(fig, runs: Sequence, metrics: Sequence[str] = ("loss", "accuracy
             ax.legend(fontsize=7)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:  # a figure with its own engine lays itself out
+        fig.tight_layout()
 
 
 def plot_curves(runs: Sequence, metrics: Sequence[str] = ("loss", "accuracy"), title: str = "",

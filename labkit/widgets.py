@@ -124,6 +124,7 @@ class RetrainPanel:
     def __init__(self, train_fn: TrainFn, controls: Mapping[str, widgets.ValueWidget],
                  title: str = "", metric: str = "accuracy"):
         self.train_fn, self.controls, self.metric = train_fn, dict(controls), metric
+        self.title = title
         self.runs: list[PanelRun] = []
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -190,7 +191,61 @@ class RetrainPanel:
         return not self.running
 
     def _ipython_display_(self) -> None:
-        display(self.widget)
+        """The live widget, plus a picture of the panel for readers without a kernel.
+
+        JupyterLab shows the widget (its renderer outranks images); a stored notebook, once
+        ``labkit.dev.notebooks`` has dropped the widget view, and its HTML export show the PNG.
+        """
+        bundle = dict(self.widget._repr_mimebundle_() or {})
+        bundle["image/png"] = self.snapshot_png()
+        display(bundle, raw=True)
+
+    def control_lines(self) -> list[str]:
+        """One line per control: its label, current value and range (or choices)."""
+        lines = []
+        for name, w in self.controls.items():
+            label = getattr(w, "description", "") or name
+            if hasattr(w, "options"):
+                choices = [o[0] if isinstance(o, tuple) else o for o in w.options]
+                span = "choices: " + ", ".join(_fmt(c) for c in choices)
+            elif isinstance(w, widgets.FloatLogSlider):
+                span = f"range {w.base ** w.min:.0e} to {w.base ** w.max:.0e}, log scale"
+            elif hasattr(w, "min") and hasattr(w, "max"):
+                span = f"range {_fmt(w.min)} to {_fmt(w.max)}"
+            else:
+                span = ""
+            lines.append(f"{label}: {_fmt(w.value)}" + (f"   ({span})" if span else ""))
+        return lines
+
+    def snapshot_png(self) -> str:
+        """A base64 PNG of the panel as it stands: controls, runs table and the runs' curves."""
+        from matplotlib.figure import Figure
+
+        metrics = ["loss", self.metric]
+        text = [self.title or "Retrain panel", *self.control_lines(), ""]
+        if self.runs:
+            text += [f"run {r.number}: {settings_text(r.settings)}: {r.outcome}, best val "
+                     f"{self.metric} {r.best(f'val_{self.metric}') or float('nan'):.3f}"
+                     for r in self.runs]
+        else:
+            text += ["[ Train ]  [ Stop ]   No runs yet: this is a picture of the panel.",
+                     "Run the notebook in JupyterLab (make lab), pick settings and click Train:",
+                     "live curves, a table of runs and an overlay of their curves appear here."]
+        text_height, curves_height = 0.28 * len(text) + 0.2, 3.0 if self.runs else 0.0
+        fig = Figure(figsize=(9.2, text_height + curves_height), layout="constrained")
+        if self.runs:
+            text_fig, curves_fig = fig.subfigures(2, 1, height_ratios=[text_height, curves_height])
+            plots.draw_curves(curves_fig, self.runs, metrics,
+                              colours=[_colour(r.number) for r in self.runs])
+        else:
+            text_fig = fig
+        for i, line in enumerate(text):
+            text_fig.text(0.01, 1 - (i + 0.7) / (len(text) + 0.7), line, va="center", fontsize=9,
+                          weight="bold" if i == 0 else "normal",
+                          family="monospace" if i else "sans-serif")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=80)
+        return base64.b64encode(buf.getvalue()).decode("ascii")
 
     # -- thread side --------------------------------------------------------------------------
     def _draw_live(self, number: int, history: History, final: bool = False) -> None:

@@ -219,3 +219,19 @@ def test_lr_slider_refuses_learning_rates_that_cannot_train(lr):
         lw.lr_slider(lr)
     with pytest.raises(ValueError, match="^learning_rate must be a"):
         lw.lr_slider(lr, name="learning_rate")
+
+
+def test_a_panel_displays_as_a_widget_with_a_picture_for_readers_without_a_kernel(monkeypatch):
+    """JupyterLab shows the widget view; stored notebooks and HTML keep the PNG of the panel."""
+    import base64
+
+    shown = []
+    monkeypatch.setattr(lw, "display", lambda obj, raw=False: shown.append((obj, raw)))
+    controls = {"lr": lw.lr_slider(), "opt": lw.dropdown("optimizer", ["adam", "sgd"])}
+    panel = lw.RetrainPanel(lambda settings, callbacks: None, controls, title="Try it")
+    panel._ipython_display_()
+    (bundle, raw), = shown
+    assert raw and "application/vnd.jupyter.widget-view+json" in bundle
+    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
+    assert panel.control_lines() == ["learning rate: 0.001   (range 1e-05 to 1e+00, log scale)",
+                                     "optimizer: adam   (choices: adam, sgd)"]
