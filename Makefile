@@ -24,11 +24,16 @@ $(STAMP): requirements.txt pyproject.toml
 lab: setup
 	$(BIN)/jupyter lab notebooks/00_start_here.ipynb $(LAB_ARGS)
 
-# Headless: execute every notebook and save it as HTML under artifacts/html/.
+# Static pages under artifacts/html/: the stored notebooks (executed and cleaned by
+# `make notebooks`), or with EXECUTE=1 a fresh run in $(LABKIT_PROFILE). Each retrain panel shows
+# as a picture of its controls, runs and curves (no widget state is stored).
+EXECUTE ?=
 html: setup
 	mkdir -p artifacts/html
-	LABKIT_PROFILE=$(LABKIT_PROFILE) $(BIN)/jupyter nbconvert --to html --execute \
-		--ExecutePreprocessor.timeout=600 --output-dir artifacts/html notebooks/*.ipynb
+	LABKIT_PROFILE=$(LABKIT_PROFILE) $(BIN)/jupyter nbconvert --to html \
+		$(if $(EXECUTE),--execute --ExecutePreprocessor.timeout=600 \
+		--ExecutePreprocessor.store_widget_state=False) \
+		--output-dir artifacts/html notebooks/*.ipynb
 
 # Rebuild the lessons: sync notebooks/src/*.py into notebooks/*.ipynb, execute them in place in
 # the quick profile, clean them, regenerate README's generated blocks. `make notebooks NB="03 10"`
