@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from labkit.doctor import checks_inputs, checks_model, checks_training
 from labkit.doctor.checks_training import LR_TEST_STEPS
-from labkit.doctor.context import MAX_SAMPLES, Context, load_data, model_inputs_of
+from labkit.doctor.context import MAX_SAMPLES, Context, load_data, model_inputs_of, why
 from labkit.doctor.report import (
     INFO,
     NOTEBOOKS,
@@ -50,8 +50,8 @@ def _build(model, x) -> None:
     except Exception as error:
         shape = ", ".join(map(str, x.shape[1:]))
         raise ValueError(f"the model cannot be built on images of shape (N, {shape}) "
-                         f"({type(error).__name__}: "
-                         f"{str(error).strip().partition(chr(10))[0][:200]}). Fix: pass the "
+                         f"({why(error, 200)}"
+                         f"). Fix: pass the "
                          "images as fit receives them (or the raw images with preprocess=)"
                          ) from error
 
@@ -129,6 +129,6 @@ def diagnose(model, x, y=None, *, preprocess: Callable | None = None, base=None,
             findings.extend(check(ctx))
         except Exception as error:  # a model this check does not understand: say so, go on
             ctx.notes.append(f"{check.__name__} could not run on this model "
-                             f"({type(error).__name__}: "
-                             f"{str(error).strip().partition(chr(10))[0][:160]}).")
+                             f"({why(error, 160)}"
+                             f").")
     return Report(findings=sort_findings(findings), notes=ctx.notes)

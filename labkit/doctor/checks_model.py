@@ -241,4 +241,18 @@ def check_feature_map(ctx: Context) -> list[Finding]:
         NOTEBOOKS["small_images"])]
 
 
-CHECKS = [check_unfrozen_base, check_batchnorm, check_feature_map, check_head_loss_labels]
+def check_nothing_trainable(ctx: Context) -> list[Finding]:
+    """A model with weights but no trainable weight: fit changes nothing."""
+    if not ctx.model.weights or ctx.model.trainable_weights:
+        return []
+    n = sum(int(np.prod(w.shape)) for w in ctx.model.weights)
+    return [Finding(
+        "nothing_trainable", PROBLEM,
+        f"None of the model's {n:,} parameters is trainable (model.trainable_weights is "
+        "empty), so fit runs but changes nothing: the new head is frozen along with the base.",
+        "Freeze only the base (`base.trainable = False`, not the whole model), then recompile; "
+        "check with `model.summary()` (Trainable params > 0).", NOTEBOOKS["unfrozen_base"])]
+
+
+CHECKS = [check_nothing_trainable, check_unfrozen_base, check_batchnorm, check_feature_map,
+          check_head_loss_labels]

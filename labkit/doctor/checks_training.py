@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from labkit.doctor.context import Context, _numpy
+from labkit.doctor.context import Context, _numpy, why
 from labkit.doctor.report import NOTEBOOKS, PROBLEM, WARNING, Finding
 
 LR_TEST_STEPS = 30
@@ -142,6 +142,8 @@ def check_learning_rate(ctx: Context) -> list[Finding]:
                          "loss; compile it (model.compile(optimizer=..., loss=...)) and run "
                          "diagnose again.")
         return []
+    if not ctx.model.trainable_weights:
+        return []  # nothing to train: checks_model's nothing_trainable says so
     loss_fn = _loss_fn(ctx.model.loss)
     current = ctx.lr
     if loss_fn is None or current is None or not current > 0:
@@ -154,8 +156,8 @@ def check_learning_rate(ctx: Context) -> list[Finding]:
         return _probe(ctx, trainer)
     except Exception as error:
         ctx.notes.append(f"learning rate: the probe could not train this model "
-                         f"({type(error).__name__}: "
-                         f"{(str(error) or '').strip().partition(chr(10))[0][:160]}); the "
+                         f"({why(error, 160)}"
+                         f"); the "
                          "learning rate was not checked.")
         return []
     finally:

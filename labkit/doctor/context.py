@@ -40,6 +40,15 @@ def _numpy(t) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(t))
 
 
+def why(error: BaseException, limit: int = 160) -> str:
+    """``Type: message`` of an exception in one line (the informative line of a TF traceback)."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    useful = [line for line in lines if line.lower() not in ("in user code:",)
+              and not line.startswith(("File ", "\"/"))]
+    text = (useful[-1] if len(lines) > 1 and useful else (lines[0] if lines else ""))
+    return f"{type(error).__name__}: {text[:limit]}"
+
+
 def _fmt(values) -> str:
     return "[" + ", ".join(f"{v:.1f}" for v in values) + "]"
 
@@ -376,8 +385,8 @@ class Context:
         try:
             out = self.model(self.model_inputs[:8], training=False)
         except Exception as error:
-            self.notes.append(f"the model could not be called on x ({type(error).__name__}: "
-                              f"{str(error).strip().partition(chr(10))[0][:160]}); checks that "
+            self.notes.append(f"the model could not be called on x ({why(error, 160)}"
+                              f"); checks that "
                               "need its outputs were skipped.")
             return None
         if isinstance(out, dict | list | tuple):

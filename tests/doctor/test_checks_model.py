@@ -66,6 +66,15 @@ def test_frozen_inner_model_wrapped_in_an_augmentation_model_is_not_unfrozen():
     assert report.ok, str(report)
 
 
+def test_whole_model_frozen_trains_nothing():
+    model = tiny()
+    model.trainable = False  # meant for the base, set on the model
+    model.compile("adam", "sparse_categorical_crossentropy")
+    report = doctor.diagnose(model, X, Y)
+    assert "Trainable params" in flagged(report, "nothing_trainable").fix
+    assert not any("could not" in n for n in report.notes)
+
+
 # ---- BatchNorm layers of a fine-tuned base left trainable --------------------------------------
 def test_batchnorm_updating_in_a_finetuned_base():
     model, _, preprocess = minivgg(frozen=False, lr=1e-5, name="minivgg_bn")

@@ -120,3 +120,18 @@ def test_a_check_that_fails_on_a_model_becomes_a_note(monkeypatch):
     report = doctor.diagnose(scratch(), X, Y, run_lr_test=False)
     assert any("check_broken could not run" in n and "boom" in n for n in report.notes)
     assert checks_model.CHECKS  # the real checks still ran
+
+
+def test_models_outside_the_course_get_notes_not_crashes():
+    inputs = keras.Input((16, 16, 3))
+    h = keras.layers.GlobalAveragePooling2D()(keras.layers.Rescaling(1 / 255)(inputs))
+    two_out = keras.Model(inputs, [keras.layers.Dense(K, activation="softmax", name="a")(h),
+                                   keras.layers.Dense(1, name="b")(h)])
+    two_out.compile("adam", {"a": "sparse_categorical_crossentropy", "b": "mse"})
+    i1, i2 = keras.Input((16, 16, 3)), keras.Input((4,))
+    h = keras.layers.Concatenate()([keras.layers.GlobalAveragePooling2D()(i1), i2])
+    two_in = keras.Model([i1, i2], keras.layers.Dense(K, activation="softmax")(h))
+    two_in.compile("adam", "sparse_categorical_crossentropy")
+    for model in (two_out, two_in):
+        report = doctor.diagnose(model, X, Y)
+        assert report.notes, str(report)
