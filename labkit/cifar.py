@@ -93,9 +93,16 @@ def _partial_folders(root: Path) -> list[Path]:
             and 0 < len(_missing_batches(folder)) < len(TRAIN_BATCHES) + 1]
 
 
+def _is_tar(path: Path) -> bool:
+    try:
+        return path.is_file() and tarfile.is_tarfile(path)
+    except OSError:  # unreadable: let _extract say so, naming the file
+        return path.is_file()
+
+
 def _find_in(root: Path) -> Path | None:
     """The batches folder under ``root`` (extracting an archive there if need be), or None."""
-    if root.is_file() and tarfile.is_tarfile(root):
+    if _is_tar(root):
         return _extract(root)
     if _has_batches(root):
         return root
@@ -157,9 +164,14 @@ def _is_write_error(err: BaseException) -> bool:
         errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
 
 
+class _CannotWrite(Exception):
+    """Extraction failed writing (not reading): the archive is fine, the folder is not."""
+
+
 def _extract(archive: Path) -> Path:
     """Extract the batches from ``archive`` next to it; returns the batches folder."""
     dest = archive.parent
+    incomplete = (f"it is probably incomplete: delete it and download {CIFAR_URL} again")
     try:
         with tarfile.open(archive, "r:*") as tar:
             members = _members_to_extract(tar, archive)
@@ -167,27 +179,27 @@ def _extract(archive: Path) -> Path:
             try:
                 tar.extractall(dest, members=members, **safe)
             except OSError as err:
-                if not _is_write_error(err):
-                    raise
-                raise PermissionError(
-                    f"cannot extract CIFAR-10 archive {archive}: cannot write into {dest} "
-                    f"({err.strerror or err}). The archive itself is fine. Fix: make {dest} "
-                    f"writable, or extract it yourself into a folder you can write "
-                    f"(`tar xzf {archive} -C FOLDER`) and pass data_dir=FOLDER or set "
-                    f"${DATA_ENV}=FOLDER"
-                ) from err
-    except (tarfile.TarError, EOFError, zlib.error) as err:
-        raise CorruptBatchError(
-            f"cannot extract CIFAR-10 archive {archive} ({err}); it is probably incomplete: "
-            f"delete it and download {CIFAR_URL} again"
+                if _is_write_error(err):
+                    raise _CannotWrite(err) from err
+                raise
+    except _CannotWrite as wrapped:
+        err = wrapped.__cause__
+        raise PermissionError(
+            f"cannot extract CIFAR-10 archive {archive}: cannot write into {dest} "
+            f"({getattr(err, 'strerror', None) or err}). The archive itself is fine. Fix: make "
+            f"{dest} writable, or extract it yourself into a folder you can write "
+            f"(`tar xzf {archive} -C FOLDER`) and pass data_dir=FOLDER or set "
+            f"${DATA_ENV}=FOLDER"
         ) from err
-    except OSError as err:
-        if isinstance(err, PermissionError) or _is_write_error(err):
-            raise
-        raise CorruptBatchError(
-            f"cannot extract CIFAR-10 archive {archive} ({err}); it is probably incomplete: "
-            f"delete it and download {CIFAR_URL} again"
+    except PermissionError as err:  # opening the archive itself
+        raise PermissionError(
+            f"cannot read CIFAR-10 archive {archive}: permission denied. Fix: make it readable "
+            f"(chmod a+r {archive}) or put a readable copy in a folder of yours and pass "
+            f"data_dir=... / set ${DATA_ENV}"
         ) from err
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as err:  # BadGzipFile is OSError
+        raise CorruptBatchError(
+            f"cannot extract CIFAR-10 archive {archive} ({err}); {incomplete}") from err
     folder = dest / BATCHES_DIR
     if not _has_batches(folder):
         raise CorruptBatchError(
@@ -328,10 +340,20 @@ def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
                                     for x, y in zip(a, b, strict=True))
 
 
-def _short(obj: Any) -> str:
-    text = repr(obj) if isinstance(obj, str | bytes | int | float | tuple | None) else (
-        type(obj).__name__)
-    return text if len(text) <= 80 else text[:77] + "..."
+def _short(obj: Any, depth: int = 0) -> str:
+    """A short description of something found in a batch: never a huge, deep or slow repr."""
+    if isinstance(obj, str | bytes):
+        text = repr(obj[:40]) + ("..." if len(obj) > 40 else "")
+    elif isinstance(obj, bool | float | None):
+        text = repr(obj)
+    elif isinstance(obj, int):
+        text = repr(obj) if obj.bit_length() <= 128 else f"a {obj.bit_length()}-bit int"
+    elif isinstance(obj, tuple):
+        inner = ", ".join(_short(x, depth + 1) for x in obj[:8]) if depth < 2 else "..."
+        text = f"({inner}{', ...' if len(obj) > 8 else ',' if len(obj) == 1 else ''})"
+    else:
+        text = type(obj).__name__
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 def _reconstruct(*args: Any) -> _ArrayStandIn:

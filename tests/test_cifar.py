@@ -381,3 +381,18 @@ def test_python2_style_batch_reads(tmp_path):
     x, y = cifar.read_batch(path)
     assert y.tolist() == [6, 9, 9]
     np.testing.assert_array_equal(x.transpose(0, 3, 1, 2).reshape(3, -1), data)
+
+
+def test_unreadable_archive_is_not_called_incomplete(tmp_path, no_env, monkeypatch):
+    import tarfile
+
+    archive = cifar.write_fixture(tmp_path, n_per_batch=2, archive=True)
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(tarfile, "open", denied)
+    monkeypatch.setattr(tarfile, "is_tarfile", lambda path: True)
+    with pytest.raises(PermissionError, match="cannot read CIFAR-10 archive") as info:
+        cifar.find_cifar10(data_dir=tmp_path, download=False)
+    assert str(archive) in str(info.value) and "incomplete" not in str(info.value)
