@@ -158,16 +158,21 @@ def _load_weights_file(model, path: Path, name: str) -> None:
             + fix) from err
 
 
-def _check_input_shape(name: str, input_shape, pretrained: bool) -> tuple[int, int, int]:
-    """``input_shape`` as (H, W, C) ints, or a ValueError naming it and the fix."""
+def _check_input_shape(name: str, input_shape, pretrained: bool) -> tuple:
+    """``input_shape`` as (H, W, C) (H and W may be None: any size), or a ValueError naming it
+    and the fix."""
     example = "Fix: e.g. input_shape=(32, 32, 3) (height, width, channels)"
+
+    def is_int(v) -> bool:
+        return not isinstance(v, bool) and isinstance(v, int | np.integer)
+
     if (not isinstance(input_shape, tuple | list) or len(input_shape) != 3
-            or any(isinstance(v, bool) or not isinstance(v, int | np.integer)
-                   for v in input_shape)):
-        raise ValueError(f"{name}: input_shape must be three ints (height, width, channels), "
-                         f"got {input_shape!r}. {example}")
-    h, w, c = (int(v) for v in input_shape)
-    if min(h, w) < 32:
+            or not all(is_int(v) or v is None for v in input_shape[:2])
+            or not is_int(input_shape[2])):
+        raise ValueError(f"{name}: input_shape must be three ints (height, width, channels; "
+                         f"height and width may be None), got {input_shape!r}. {example}")
+    h, w, c = (None if v is None else int(v) for v in input_shape)
+    if min(v for v in (h, w, 32) if v is not None) < 32:
         raise ValueError(f"{name}: input_shape={input_shape!r} is too small; its five 2x2 "
                          "poolings need at least 32x32 pixels. Fix: resize the images up, e.g. "
                          "keras.layers.Resizing(32, 32), and use input_shape=(32, 32, 3)")

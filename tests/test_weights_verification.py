@@ -128,3 +128,5 @@ def test_minivgg_bad_input_shape_names_it():
         models.backbone("minivgg", input_shape=(8, 8, 3))
     model, _ = models.backbone("minivgg", weights=None, input_shape=(32, 32, 1))  # no weights
     assert model.input_shape == (None, 32, 32, 1)
+    model, _ = models.backbone("minivgg", input_shape=(None, None, 3))  # any size still works
+    assert model.input_shape == (None, None, None, 3)
