@@ -229,7 +229,10 @@ def stratified_split(
     - ``val_fraction`` a sequence of fractions summing to 1, e.g. ``(0.8, 0.1, 0.1)``: returns
       ``[(x_part, y_part), ...]``, one pair per fraction.
 
-    Per class, counts are rounded with largest remainders, so the parts add up exactly.
+    Per class, counts are rounded with largest remainders, so the parts add up exactly. With a
+    float ``val_fraction``, a class too small to give both parts a sample (e.g. one sample and
+    ``val_fraction=0.6``) keeps one sample in training, with a warning: a class never seen in
+    training cannot be learned.
     """
     y = _labels(y)
     _same_length(x, y)
@@ -263,8 +266,9 @@ def stratified_split(
     for c in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == c))
         counts = _allocate(len(idx), fractions)
-        if counts[0] == 0 and fractions[0] > 0 and len(idx):
+        if single and counts[0] == 0 and len(idx):
             # a rare class with no sample left for training: keep one there, and say so
+            # (only for train/val splits: a sequence of fractions may be a plain subset)
             counts[int(np.argmax(counts))] -= 1
             counts[0] += 1
             moved.append(int(c))
@@ -272,9 +276,9 @@ def stratified_split(
         for part, chunk in zip(parts, np.split(idx, bounds), strict=True):
             part.append(chunk)
     if moved:
-        warnings.warn(f"stratified_split: class(es) {moved} have too few samples to give every "
-                      "part its share; one sample of each was kept in the first (training) "
-                      "part, since a class never seen in training cannot be learned",
+        warnings.warn(f"stratified_split: class(es) {moved} have too few samples for "
+                      f"val_fraction={val_fraction}; one sample of each was kept in the training "
+                      "part (a class never seen in training cannot be learned)",
                       stacklevel=2)
     x = np.asarray(x)
     out: list[tuple[Array, Array]] = []

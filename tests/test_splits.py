@@ -229,13 +229,21 @@ def test_stratified_split_refuses_nan_and_non_numbers(bad):
 
 def test_single_sample_class_stays_in_train_and_is_reported():
     x, y = _toy(counts=(10, 10, 1))
-    with pytest.warns(UserWarning, match=r"class\(es\) \[2\].*kept in the first \(training\)"):
+    with pytest.warns(UserWarning, match=r"class\(es\) \[2\].*kept in the training part"):
         x_tr, y_tr, x_val, y_val = splits.stratified_split(x, y, 0.6, seed=0)
     assert (y_tr == 2).sum() == 1 and (y_val == 2).sum() == 0
     assert len(y_tr) + len(y_val) == 21
-    with pytest.warns(UserWarning, match=r"\[2\]"):
-        parts = splits.stratified_split(x, y, (0.2, 0.4, 0.4), seed=0)
-    assert (parts[0][1] == 2).sum() == 1
+    assert set(x_tr[:, 0, 0, 0]) | set(x_val[:, 0, 0, 0]) == set(range(21))  # nothing lost
+
+
+def test_fraction_sequences_are_plain_parts_no_moving():
+    import warnings
+
+    x, y = _toy(counts=(10, 10, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        parts = splits.stratified_split(x, y, (0.05, 0.95), seed=0)  # a subset: exact quotas
+    assert len(parts[0][1]) + len(parts[1][1]) == 21 and (parts[0][1] == 2).sum() == 0
 
 
 @pytest.mark.parametrize("labels", [[0.0, float("inf")], [0.9, 1.0], [0.0, 1e12]])
