@@ -11,6 +11,7 @@ machine and its load.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -107,7 +108,7 @@ def _setups() -> dict[str, Callable[[], tuple]]:
 
 
 def measure(repeats: int = 1) -> dict[str, float]:
-    """Seconds of one diagnose call per setup (the median of ``repeats``)."""
+    """Wall-clock seconds of one diagnose call per setup (the median of ``repeats``)."""
     from labkit import doctor
 
     setups = _setups()
@@ -139,6 +140,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=1, help="calls per setup (median)")
     args = parser.parse_args(argv)
+    print(f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} "
+          "(other processes slow the figures down)")
     print(summary(measure(args.repeats)))
 
 

@@ -14,12 +14,15 @@ LR_TEST_STEPS = 30
 LR_TEST_RANGE = (1e-6, 1.0)
 LR_TOO_HIGH = 10.0  # flag a learning rate this many times above the range test's suggestion
 LR_TOO_LOW = 100.0  # ... or this many times below it
+PROBE_BATCH = 32  # images per probe step
 PROBE_STEPS = 15  # steps at the current learning rate, and at LOWER_BY times less, from the start
 LOWER_BY = 30.0
 STUCK = 0.9  # a loss that stays above this share of ln(K) after the probe has learned nothing
 BETTER = 0.8  # the lower rate must end at most this share of the current rate's loss
 SPIKE = 3.0  # a loss above this multiple of max(start, ln K) during the probe has exploded
 COLLAPSED = 0.1  # outputs varying this much less across images than before: the model collapsed
+FINE_TUNING_LR = 1e-4  # below this, a trainable pretrained base is being fine-tuned
+LEARNS = 0.7  # a loss down to this share of its start within the probe: the rate works
 IMBALANCE_RATIO = 5.0
 
 
@@ -62,7 +65,7 @@ class _Trainer:
         self.opt_start = [np.array(_numpy(v)) for v in self.optimizer.variables]
         self.saved = [np.array(_numpy(v)) for v in model.variables]
         self.x, self.y = ctx.model_inputs, np.asarray(ctx.y)
-        self.batch = min(64, len(self.x))
+        self.batch = min(PROBE_BATCH, len(self.x))
         variables, optimizer = self.variables, self.optimizer
 
         @tf.function(reduce_retracing=True)
@@ -105,6 +108,12 @@ class _Trainer:
         return float(out.reshape(len(out), -1).std(axis=0).mean())
 
 
+def _base_trainable(ctx: Context) -> bool:
+    from labkit.doctor.checks_model import _base_weights
+
+    return ctx.base is not None and _base_weights(ctx)[0] > 0
+
+
 def _smooth(losses: np.ndarray) -> np.ndarray:
     out, s = [], 0.0
     for i, v in enumerate(losses):
@@ -132,8 +141,9 @@ def check_learning_rate(ctx: Context) -> list[Finding]:
 
     Two measurements on the learner's model and optimizer, restored afterwards: ``PROBE_STEPS``
     steps at the current rate and at ``LOWER_BY`` times less from the same start (stuck at ln K
-    or rising while the lower rate learns: too high), and an LR range test of ``lr_test_steps``
-    steps from 1e-6 to 1 (far from where the loss falls fastest: too high or too low).
+    or rising while the lower rate learns: too high); then, unless the loss already falls fast at
+    the current rate, an LR range test of ``lr_test_steps`` steps from 1e-6 to 1 (far from where
+    the loss falls fastest: too high or too low).
     """
     if not ctx.run_lr_test:
         return []
@@ -193,7 +203,7 @@ def _probe(ctx: Context, trainer: _Trainer) -> list[Finding]:
         signs.append("the loss becomes non-finite (NaN/inf)")
     else:
         if spiked:
-            signs.append(f"the loss jumps to {peak:.1f} (from {start:.3f})")
+            signs.append(f"the loss jumps to {peak:.3g} (from {start:.3f})")
         if rising:
             signs.append(f"it ends at {cur:.3f}, above where it started")
         elif stuck:
@@ -210,6 +220,13 @@ def _probe(ctx: Context, trainer: _Trainer) -> list[Finding]:
             f"the model's own weights, restored afterwards): {'; '.join(signs)}. The same "
             f"{PROBE_STEPS} steps at {lower:.1e} end at {low:.3f}",
             f"keras.optimizers.{opt}(learning_rate={lower:.0e})")]
+    if math.isfinite(cur) and not spiked and cur <= LEARNS * start and cur < STUCK * chance:
+        return []  # the loss falls fast at this rate: neither too high nor too low
+    if current < FINE_TUNING_LR and _base_trainable(ctx):
+        ctx.notes.append(f"learning rate: {current:.1e} is a fine-tuning rate for the trainable "
+                         f"pretrained base; {PROBE_STEPS} steps at it end at {cur:.3f} "
+                         f"(chance ln({k}) = {chance:.3f}), no sign that it is too high.")
+        return []  # a range test would only say that it is low, as fine-tuning rates are
     lrs = np.geomspace(*LR_TEST_RANGE, ctx.lr_test_steps)
     raw = trainer.run(lrs, stop_on_blowup=True)
     lrs = lrs[: len(raw)]
@@ -235,14 +252,10 @@ def _probe(ctx: Context, trainer: _Trainer) -> list[Finding]:
                                  f"keras.optimizers.{opt}(learning_rate={suggestion:.0e})")]
         if current >= suggestion / LR_TOO_LOW:
             return []
-        if ctx.base is not None:
-            from labkit.doctor.checks_model import _base_weights
-
-            if _base_weights(ctx)[0]:
-                ctx.notes.append(f"learning rate: {current:.1e} is far below the range test's "
-                                 f"{suggestion:.1e}, as expected when fine-tuning a pretrained "
-                                 "base.")
-                return []
+        if _base_trainable(ctx):
+            ctx.notes.append(f"learning rate: {current:.1e} is far below the range test's "
+                             f"{suggestion:.1e}, as expected when fine-tuning a pretrained base.")
+            return []
         return [Finding(
             "lr_too_low", WARNING,
             f"{test}; the current learning rate {current:.1e} is {suggestion / current:.0f}x "
@@ -254,12 +267,15 @@ def _probe(ctx: Context, trainer: _Trainer) -> list[Finding]:
             f"{test}: the loss rises from {start:.3f} to over {1.3 * start:.3f} by learning rate "
             f"{explode_lr:.1e}, and the current learning rate {current:.1e} is at or above that",
             f"keras.optimizers.{opt}(learning_rate={explode_lr / 100:.0e})")]
+    stopped = (f" (stopped after {len(lrs)} steps, at {lrs[-1]:.1e}, where the loss blew up)"
+               if len(lrs) < ctx.lr_test_steps else "")
     longer = (f" (try lr_test_steps={max(100, 3 * ctx.lr_test_steps)})"
               if ctx.lr_test_steps < 100 else "")
-    ctx.notes.append(f"learning rate: inconclusive; in the {len(lrs)}-step range test the loss "
-                     f"fell only {max(drop, 0):.0%}{longer}, and {PROBE_STEPS} steps at "
-                     f"{current:.1e} ended at {cur:.3f} (chance ln({k}) = {chance:.3f}) vs "
-                     f"{low:.3f} at {lower:.1e}: no sign that {current:.1e} is too high.")
+    ctx.notes.append(f"learning rate: inconclusive; in the {ctx.lr_test_steps}-step range test"
+                     f"{stopped} the loss fell only {max(drop, 0):.0%}{longer}, and "
+                     f"{PROBE_STEPS} steps at {current:.1e} ended at {cur:.3f} (chance "
+                     f"ln({k}) = {chance:.3f}) vs {low:.3f} at {lower:.1e}: no sign that "
+                     f"{current:.1e} is too high.")
     return []
 
 
