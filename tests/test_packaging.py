@@ -175,9 +175,7 @@ def test_make_test_installs_no_system_packages():
 
 
 # ---- documents: README for learners, docs/ for instructors and contributors -----------------
-DOCS = ("README.md", "docs/instructors.md", "docs/contributing.md")
-# Written in parallel with this test (issue 19); drop from here once it is committed.
-PENDING = {"docs/doctor.md"}
+DOCS = ("README.md", "docs/instructors.md", "docs/contributing.md", "docs/doctor.md")
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
@@ -198,8 +196,6 @@ def test_relative_links_in_the_documents_resolve():
                 continue
             file, _, anchor = target.partition("#")
             resolved = (path.parent / file).resolve() if file else path
-            if resolved.relative_to(ROOT).as_posix() in PENDING:
-                continue
             assert resolved.exists(), f"{doc}: broken link {target}"
             if anchor and resolved.suffix == ".md":
                 assert anchor in _anchors(resolved), f"{doc}: no heading for {target}"
