@@ -202,16 +202,16 @@ def _outer_spatial(layer) -> tuple[int, int] | None:
     return None
 
 
-def _feature_maps(container) -> list[tuple[str, tuple[int, int]]]:
-    """(layer name, spatial size) of every 4-D output, nested models expanded in call order."""
+def _feature_maps(ctx: Context) -> list[tuple[str, tuple[int, int]]]:
+    """(layer name, spatial size) of every 4-D output, in ``walk_layers`` order; a nested model
+    counts with the size it outputs where it is called (known even when its own is not)."""
     import keras
 
     maps = []
-    for layer in getattr(container, "layers", []):
+    for layer in ctx.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
         if hasattr(layer, "layers"):
-            maps.extend(_feature_maps(layer))
             hw = _outer_spatial(layer)
         else:
             try:
@@ -227,7 +227,7 @@ def check_feature_map(ctx: Context) -> list[Finding]:
     """Downsampled to a 1x1 feature map while the images are small."""
     in_hw = _spatial(tuple(ctx.inputs[0].shape)) if len(ctx.inputs) == 1 else None
     in_hw = in_hw or (int(ctx.x.shape[1]), int(ctx.x.shape[2]))
-    maps = _feature_maps(ctx.model)
+    maps = _feature_maps(ctx)
     if not maps or maps[-1][1] != (1, 1) or min(in_hw) > SMALL_INPUT:
         return []
     halvings = round(math.log2(min(in_hw)))

@@ -423,17 +423,20 @@ class Context:
         """``caffe_preprocess(x)`` when ``x`` holds raw pixels: what a caffe base expects."""
         return _numpy(models.caffe_preprocess(self.x_float.copy())) if self.x_is_raw else None
 
-    def _path_to(self, target, container=None) -> list | None:
+    def _path_to(self, target) -> list | None:
         """The containers from the model down to the one whose layers hold ``target``."""
-        container = self.model if container is None else container
-        for layer in getattr(container, "layers", []):
-            if layer is target:
-                return [container]
-            if hasattr(layer, "layers"):
-                below = self._path_to(target, layer)
-                if below is not None:
-                    return [container, *below]
-        return None
+        parent = {}
+        for container in [self.model, *(la for la in self.layers if hasattr(la, "layers"))]:
+            for child in container.layers:
+                parent.setdefault(id(child), container)
+        if id(target) not in parent:
+            return None
+        path = [parent[id(target)]]
+        while path[0] is not self.model:
+            if id(path[0]) not in parent or len(path) > len(self.layers):
+                return None
+            path.insert(0, parent[id(path[0])])
+        return path
 
     @staticmethod
     def _run(container, tensor, value: np.ndarray) -> np.ndarray | None:
