@@ -121,8 +121,17 @@ def diagnose(model, x, y=None, *, preprocess: Callable | None = None, base=None,
     ctx = Context(model=model, data=data, preprocess=preprocess, base_arg=base,
                   validation_split=validation_split, lr_arg=lr, loss_arg=loss,
                   run_lr_test=run_lr_test, lr_test_steps=lr_test_steps)
-    _build(model, ctx.model_inputs)
-    _check_shape(model, ctx.model_inputs)
+    try:
+        received = ctx.model_inputs
+    except Exception as error:
+        raise ValueError(f"preprocess(x) failed ({why(error, 200)}). Fix: preprocess must take a "
+                         "float32 batch of images (N, H, W, 3) and return the model's inputs, "
+                         "e.g. keras.applications.vgg16.preprocess_input") from error
+    if received.ndim != 4 or len(received) != len(ctx.x):
+        raise ValueError(f"preprocess(x) returned shape {received.shape} for x of shape "
+                         f"{ctx.x.shape}. Fix: return one image per input image, (N, H, W, C)")
+    _build(model, received)
+    _check_shape(model, received)
     findings: list[Finding] = []
     for check in CHECKS:
         try:

@@ -73,6 +73,10 @@ def test_bad_inputs_name_the_argument_and_the_fix():
         doctor.diagnose("model", X, Y)
     with pytest.raises(ValueError, match=r"inputs of shape \(16x16x3\).*32x32.*Fix"):
         doctor.diagnose(model, images(8, 32)[0], images(8, 32)[1])
+    with pytest.raises(ValueError, match=r"preprocess\(x\) failed.*Fix"):
+        doctor.diagnose(model, X, Y, preprocess=lambda batch: batch["image"])
+    with pytest.raises(ValueError, match=r"preprocess\(x\) returned shape"):
+        doctor.diagnose(model, X, Y, preprocess=lambda batch: batch.mean(axis=(1, 2, 3)))
     assert doctor.diagnose(model, X, Y[:, None], run_lr_test=False).ok  # Keras' (N, 1) labels
 
 
