@@ -36,7 +36,7 @@ def _double_scaling(ctx: Context) -> list[Finding]:
     if len(rescaling) >= 2:
         names = ", ".join(repr(layer.name) for layer in rescaling)
         first = _first_weighted(ctx)
-        seen = ctx.value_entering(first) if first is not None else None
+        seen = ctx.received_by(first) if first is not None else None
         measured = ("" if seen is None else
                     f"; the first weighted layer {first.name!r} receives values in "
                     f"[{float(seen.min()):.4f}, {float(seen.max()):.4f}]")
@@ -89,15 +89,10 @@ def check_input_range(ctx: Context) -> list[Finding]:
     if any(isinstance(layer, scaling) for layer in ctx.leaves):
         return []
     first = _first_weighted(ctx)
-    if first is not None:  # a Lambda or custom layer may scale: look at what the first conv gets
-        seen_by_first = ctx.value_entering(first)
+    if first is not None:  # a Lambda, custom layer or call() may scale: what does it receive?
+        seen_by_first = ctx.received_by(first)
         if seen_by_first is not None and float(np.abs(seen_by_first).max()) <= 1.5:
             return []
-    if not ctx.inputs:  # subclassed: call() may scale, and there is no graph to probe
-        ctx.notes.append("input range: x holds raw 0-255 pixels and this subclassed model has "
-                         "no Rescaling layer; if call() does not scale them, add "
-                         "keras.layers.Rescaling(1/255).")
-        return []
     xmax = float(ctx.x_float.max())
     return [Finding(
         "raw_inputs", WARNING,

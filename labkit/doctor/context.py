@@ -470,13 +470,44 @@ class Context:
                 return None
         return value
 
+    def capture_input(self, target) -> np.ndarray | None:
+        """What ``target`` receives when the whole model runs eagerly on the sample (inference
+        mode): for subclassed models, whose ``call()`` has no graph to probe. The layer's
+        ``call`` is wrapped for the duration and restored in every case."""
+        if target is None or "call" in vars(target):
+            return None
+        seen: list[np.ndarray] = []
+        original = type(target).call
+
+        def spy(*args, **kwargs):
+            seen.append(_numpy(args[0]))
+            return original(target, *args, **kwargs)
+
+        object.__setattr__(target, "call", spy)
+        try:
+            z = self.model_inputs
+            for i in range(0, len(z), PROBE_BATCH):
+                self.model(z[i : i + PROBE_BATCH], training=False)
+        except Exception:
+            return None
+        finally:
+            object.__delattr__(target, "call")
+        n = len(self.model_inputs)
+        got = np.concatenate(seen) if seen else None
+        return got if got is not None and len(got) == n else None
+
+    def received_by(self, target) -> np.ndarray | None:
+        """What ``target`` receives on the sample: through the graph, else by running the model."""
+        got = self.value_entering(target)
+        return self.capture_input(target) if got is None else got
+
     @cached_property
     def base_inputs(self) -> np.ndarray:
         """What the base's first conv receives (falls back to the model's inputs)."""
         base = self.base
         got = None
         if base is not None and base.first is not None:
-            got = self.value_entering(base.first)
+            got = self.received_by(base.first)
         return self.model_inputs if got is None else got
 
     @cached_property

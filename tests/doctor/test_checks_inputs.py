@@ -121,3 +121,50 @@ def test_images_loaded_as_grayscale_and_repeated_to_three_channels():
     gray_small = np.repeat(X.mean(-1, keepdims=True).astype("uint8"), 3, axis=-1)
     report = doctor.diagnose(scratch(), gray_small, Y, run_lr_test=False)  # no colour base
     flagged(report, "grayscale_images", "info")
+
+
+# ---- subclassed models: what call() feeds the layers -----------------------------------------
+def _subclassed(scale):
+    keras.utils.set_random_seed(0)
+    base, _ = models.backbone("minivgg", input_shape=(64, 64, 3))
+    base.trainable = False
+
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.base = base
+            self.pool = keras.layers.GlobalAveragePooling2D()
+            self.out = keras.layers.Dense(K, activation="softmax")
+
+        def call(self, x):
+            return self.out(self.pool(self.base(scale(x), training=False)))
+
+    model = Net()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+def test_subclassed_model_preprocessing_inside_call():
+    model = _subclassed(models.caffe_preprocess)
+    report = doctor.diagnose(model, XB, YB, run_lr_test=False)
+    assert report.ok and "base_preprocessing" not in report, str(report)
+    first = model.base.get_layer("block1_conv1")
+    assert "call" not in vars(first)  # the spy on the layer's call is gone
+    report = doctor.diagnose(_subclassed(lambda x: x / 255.0), XB, YB, run_lr_test=False)
+    assert "[0.00, 1.00]" in flagged(report, "base_preprocessing").evidence
+
+
+def test_subclassed_scratch_model_fed_raw_pixels():
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.conv = keras.layers.Conv2D(8, 3, activation="relu")
+            self.pool = keras.layers.GlobalAveragePooling2D()
+            self.out = keras.layers.Dense(K, activation="softmax")
+
+        def call(self, x):
+            return self.out(self.pool(self.conv(x)))
+
+    model = Net()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    flagged(doctor.diagnose(model, X, Y, run_lr_test=False), "raw_inputs", "warning")
