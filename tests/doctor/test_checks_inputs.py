@@ -7,10 +7,10 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from doctor_setups import XB, YB, K, X, Y, flagged, minivgg, scratch  # noqa: E402
-
 from labkit import doctor, models  # noqa: E402
 from labkit.lessons import preprocessing as pp  # noqa: E402
+
+from .doctor_setups import XB, YB, K, X, Y, flagged, minivgg, scratch  # noqa: E402
 
 
 # ---- raw pixels and double scaling -----------------------------------------------------------

@@ -7,9 +7,9 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from doctor_setups import XB, XS, YB, YS, K, X, Y, flagged, images, minivgg, tiny  # noqa: E402
-
 from labkit import doctor, models  # noqa: E402
+
+from .doctor_setups import XB, XS, YB, YS, K, X, Y, flagged, images, minivgg, tiny  # noqa: E402
 
 
 # ---- a trainable pretrained base: the regime decides -------------------------------------------

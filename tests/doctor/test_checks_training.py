@@ -9,9 +9,9 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from doctor_setups import K, X, Y, assert_unchanged, flagged, scratch, snapshot  # noqa: E402
-
 from labkit import doctor, models  # noqa: E402
+
+from .doctor_setups import K, X, Y, assert_unchanged, flagged, scratch, snapshot  # noqa: E402
 
 
 def cnn(optimizer, widths=(8, 16), first=None):

@@ -8,10 +8,10 @@ import pytest
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from doctor_setups import XB, YB, K, X, Y, images, minivgg, scratch  # noqa: E402
-
 from labkit import doctor, models  # noqa: E402
 from labkit.doctor.context import MAX_SAMPLES, Context, find_base, load_data  # noqa: E402
+
+from .doctor_setups import XB, YB, K, X, Y, images, minivgg, scratch  # noqa: E402
 
 
 # ---- the data ----------------------------------------------------------------------------------

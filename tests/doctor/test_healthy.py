@@ -9,7 +9,10 @@ import pytest
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")
 
-from doctor_setups import (  # noqa: E402
+from labkit import doctor, models  # noqa: E402
+from labkit.lessons import batchnorm  # noqa: E402
+
+from .doctor_setups import (  # noqa: E402
     XB,
     XS,
     YB,
@@ -24,9 +27,6 @@ from doctor_setups import (  # noqa: E402
     snapshot,
     tiny,
 )
-
-from labkit import doctor, models  # noqa: E402
-from labkit.lessons import batchnorm  # noqa: E402
 
 NO_PROBE = {"run_lr_test": False}
 
