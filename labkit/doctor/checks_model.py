@@ -126,8 +126,11 @@ def check_unfrozen_base(ctx: Context) -> list[Finding]:
     share = f"{trainable:,} of the pretrained base's {total:,} parameters " \
             f"({trainable / max(total, 1):.0%}) are trainable"
     per_class = ctx.per_class
-    labels = (f"about {per_class:.0f} labelled images per class ({ctx.data.n_total or len(ctx.y)}"
-              f" images, {ctx.n_classes} classes)")
+    known = ctx.data.n_total is not None
+    labels = (f"about {per_class:.0f} labelled images per class ({ctx.data.n_total} images, "
+              f"{ctx.n_classes} classes)" if known else
+              f"at least {per_class:.0f} labelled images per class (the dataset's size is "
+              f"unknown; {len(ctx.y)} images read)")
     if ctx.lr is None:
         ctx.notes.append(f"unfrozen_base: {share}, with {labels}, but the learning rate is "
                          "unknown (compile the model or pass lr=), so the regime was not judged.")
@@ -137,7 +140,7 @@ def check_unfrozen_base(ctx: Context) -> list[Finding]:
                          f"rate, below {HIGH_FINETUNE_LR:.0e}), with {labels}.")
         return []
     nb = NOTEBOOKS["unfrozen_base"]
-    if per_class < FEW_LABELS_PER_CLASS:
+    if per_class < FEW_LABELS_PER_CLASS and known:
         return [Finding(
             "unfrozen_base", PROBLEM,
             f"{share} at learning rate {ctx.lr:.0e} (>= {HIGH_FINETUNE_LR:.0e}, a rate for a "

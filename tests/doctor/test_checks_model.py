@@ -32,6 +32,16 @@ def test_unfrozen_base_with_plenty_of_labels_is_only_info():
     assert "unfrozen_base" not in [f.check for f in report.problems]
 
 
+def test_unfrozen_base_with_a_dataset_of_unknown_size_is_not_judged_few():
+    import tensorflow as tf
+
+    model, _, preprocess = minivgg(frozen=False, lr=1e-3)
+    ds = tf.data.Dataset.from_tensor_slices((XB, YB)).repeat().batch(8).map(
+        lambda x, y: (preprocess(x), y))
+    finding = flagged(doctor.diagnose(model, ds, run_lr_test=False), "unfrozen_base", "info")
+    assert "at least" in finding.evidence and "unknown" in finding.evidence
+
+
 def test_unfrozen_base_at_a_fine_tuning_lr_is_a_note():
     model, _, preprocess = minivgg(frozen=False, lr=1e-5)
     report = doctor.diagnose(model, XB, YB, preprocess=preprocess, run_lr_test=False)
