@@ -82,8 +82,9 @@ print(first_report)
 # ## 3 · Fix one thing at a time
 #
 # In the order a careful engineer would: first what makes the measurements lie (the split), then
-# what the base receives (preprocessing, resolution), then the head. Step 5 then answers the
-# doctor's remaining *warning* (the unfrozen base, lesson 02), which is a judgement call.
+# what the base receives (preprocessing, resolution), then the head. Step 5 then tries what the
+# doctor leaves as *info* (the unfrozen base, lesson 02): with this many labelled images per
+# class, training the whole base is a judgement call, not a fault.
 
 # %%
 steps = {"as found": broken}
@@ -104,7 +105,7 @@ for name, pipeline in list(steps.items())[1:]:
     results[name] = (fitted, scores, found)
     print(f"{name:<26} {epochs:>2} epochs {fitted.seconds:5.0f} s   test accuracy "
           f"{scores.accuracy:6.1%}   doctor: {len(found.problems)} problem(s), "
-          f"{len(found.warnings)} warning(s)")
+          f"{len(found.warnings)} warning(s), {len(found.infos)} info")
 
 # %% [markdown]
 # ## 4 · Side by side
@@ -128,7 +129,7 @@ print(f"step 5 (frozen base) vs step 4 (base trained at 1e-3): "
 # sigmoid head changes nothing here because Keras 3 recovers the logits behind a sigmoid or
 # softmax output and computes the cross-entropy from them, so training is the same; its outputs
 # are still not probabilities (they do not sum to 1), which breaks thresholds and confidence
-# (lesson 08). And freezing the base, the doctor's last warning, is a trade: lesson 02 showed
+# (lesson 08). And freezing the base, the doctor's last remark, is a trade: lesson 02 showed
 # that with this much labelled data, letting Adam 1e-3 rewrite the base can pay off on the new
 # task while destroying what the base knew. The lines above are this run's account.
 #
