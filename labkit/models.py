@@ -246,14 +246,56 @@ def backbone(
                      f"{', '.join(OFFLINE_BACKBONES + tuple(KERAS_APPLICATIONS))}")
 
 
-def _keras_application(name: str, weights, input_shape):
-    import keras
+def keras_cache_dirs() -> list[Path]:
+    """The Keras caches where ``keras.utils.get_file`` keeps downloads: ``$KERAS_HOME`` (else
+    ``~/.keras``), and ``/tmp/.keras`` (its fallback when that is not writable)."""
+    home = Path(os.environ.get("KERAS_HOME") or "~/.keras").expanduser()
+    return list(dict.fromkeys([home, Path("/tmp/.keras")]))
 
+
+def cached_imagenet_file(name: str) -> Path | None:
+    """The ImageNet no-top weights file of Keras application ``name`` (``"vgg16"``,
+    ``"resnet50"``) when it is already in a Keras cache (``<cache>/models/<file>``), else None.
+    """
+    _, notop_file = KERAS_APPLICATIONS[name]
+    for cache in keras_cache_dirs():
+        path = cache / "models" / notop_file
+        if path.is_file() and path.stat().st_size > 0:
+            return path
+    return None
+
+
+def _keras_application(name: str, weights, input_shape):
+    """A Keras application without its top; ``weights="default"``/``"imagenet"``: ImageNet.
+
+    Offline first: an ImageNet file already in the Keras cache (``$KERAS_HOME/models/`` or
+    ``~/.keras/models/``) is loaded from there by path. Keras' own ``weights="imagenet"`` checks
+    the file's md5 and re-downloads on any mismatch, which fails without internet even when the
+    file is there. Only when no cached file exists does Keras download it.
+    """
     app, notop_file = KERAS_APPLICATIONS[name]
     wanted = "imagenet" if weights == "default" else weights
+    cached = cached_imagenet_file(name) if wanted == "imagenet" else None
+    if cached is not None:
+        wanted = cached
     if wanted not in ("imagenet", None) and not Path(wanted).exists():
         raise FileNotFoundError(f"{name} weights file not found: {wanted}")
     input_shape = _check_input_shape(app, input_shape, pretrained=wanted is not None)
+    try:
+        return _call_keras_application(app, notop_file, wanted, input_shape)
+    except Exception as error:
+        if cached is None:
+            raise
+        raise WeightsFileError(
+            f"cannot load {app} ImageNet weights from the Keras cache file {cached} "
+            f"({type(error).__name__}: {str(error)[:300]}); it is damaged or not {notop_file}. "
+            f"Fix: delete it and put the real {notop_file} (Keras applications release page) "
+            f"in {cached.parent}") from error
+
+
+def _call_keras_application(app: str, notop_file: str, wanted, input_shape):
+    import keras
+
     try:
         return getattr(keras.applications, app)(
             include_top=False, weights=str(wanted) if wanted else None, input_shape=input_shape
@@ -264,11 +306,11 @@ def _keras_application(name: str, weights, input_shape):
     except Exception as error:  # offline: Keras' download fails with a URL/OS error
         if wanted != "imagenet":
             raise
-        cache = Path(os.environ.get("KERAS_HOME") or "~/.keras")  # where Keras looks
+        cache = keras_cache_dirs()[0]  # where Keras looks
         raise RuntimeError(
             f"Could not load {app} ImageNet weights (no internet?). Download "
             f"{notop_file} from the Keras applications release page and put it in "
-            f"{cache.expanduser() / 'models'} (Keras then finds it), or pass "
+            f"{cache / 'models'} (labkit then loads it from there, offline), or pass "
             f"weights='/path/to/{notop_file}'. Original error: {error}"
         ) from error
 
@@ -419,12 +461,18 @@ def _fingerprint(*arrays: np.ndarray) -> str:
     return digest.hexdigest()
 
 
+# Feature extractions over this many input pixels show a progress bar (quick profile: 14 M at
+# most, no bar; full profile: 10,000 CIFAR images at 224x224 are 500 M).
+PROGRESS_PIXELS = 100_000_000
+
+
 def extract_features(base, x: np.ndarray, preprocess: Preprocess | None = None,
                      batch_size: int = 256, size: int | None = None) -> np.ndarray:
     """Frozen-base features of images ``x``, memoised per (weights, images, preprocessing, size).
 
     ``size`` resizes the images first (bilinear) to the resolution the base expects.
-    Training a head on these is much faster than training through the frozen base.
+    Training a head on these is much faster than training through the frozen base. A long
+    extraction (the full profile's VGG16 at 224x224) shows Keras' progress bar.
     """
     import tensorflow as tf
 
@@ -436,7 +484,9 @@ def extract_features(base, x: np.ndarray, preprocess: Preprocess | None = None,
             ds = ds.map(lambda b: tf.image.resize(tf.cast(b, tf.float32), (size, size)))
         if preprocess is not None:
             ds = ds.map(preprocess)
-        _FEATURE_CACHE[key] = base.predict(ds, verbose=0)
+        side = size or (x.shape[1] if np.ndim(x) == 4 else 0)
+        long_run = len(x) * side * side >= PROGRESS_PIXELS
+        _FEATURE_CACHE[key] = base.predict(ds, verbose=1 if long_run else 0)
     return _FEATURE_CACHE[key]
 
 
