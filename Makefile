@@ -63,6 +63,14 @@ test: setup
 		echo "nbval: no notebooks/*.ipynb yet, nothing to run"; \
 	fi
 
+# Every lesson notebook end to end on the full profile's code path (CIFAR-10 reader, VGG16 and
+# ResNet50 loaded from Keras' cache) with offline stand-ins, tiny sizes, 1 epoch, nothing asserted:
+# no crash and a RESULT line per lesson (python -m labkit.dev.smoke; a few minutes on CPU).
+# `make smoke-full NB="03 10"` runs only those lessons.
+.PHONY: smoke-full
+smoke-full: setup
+	$(BIN)/python -m labkit.dev.smoke $(NB)
+
 # Learners' copies: student/NN_name.ipynb without outputs or solution cells (python -m labkit.dev.student).
 student: setup
 	$(BIN)/python -m labkit.dev.student --out student

@@ -20,6 +20,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 DEFAULT_SEED = 42
 PROFILE_ENV = "LABKIT_PROFILE"
+SMOKE_ENV = "LABKIT_SMOKE"  # "1": the chosen profile's code path at tiny sizes, nothing asserted
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class Profile:
     finetune_epochs: int  # after unfreezing
     batch_size: int = 64
     thresholds: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    # A smoke run (``$LABKIT_SMOKE=1``, ``smoke_profile``): tiny sizes, 1 epoch; lessons print
+    # their RESULT lines and claims but assert nothing (``labkit.report``).
+    smoke: bool = False
 
     def threshold(self, key: str) -> float:
         """A margin or bound a notebook asserts, by key: a lesson topic for its main margin
@@ -126,15 +130,37 @@ FULL = dataclasses.replace(
 
 PROFILES: Mapping[str, Profile] = MappingProxyType({p.name: p for p in (QUICK, FULL)})
 
+# A smoke run: image counts, epochs and the base's resolution small enough for every notebook to
+# run in well under a minute on CPU. 224x224 VGG16 costs ~0.3 s per image forward on two cores,
+# so the base runs at 64x64 (what MiniVGG uses): still the same code path (lesson images resized
+# up to ``base_size`` for a Keras application loaded from a weights file), 12x cheaper.
+# n_test 80: lesson 09 writes 8 test images of each of two classes to a folder (8 per class).
+SMOKE_COUNTS = MappingProxyType({"n_train": 60, "n_val": 20, "n_test": 80, "epochs": 1,
+                                 "head_epochs": 1, "finetune_epochs": 1})
+SMOKE_MAX_BASE_SIZE = 64
+
+
+def smoke_profile(profile: Profile) -> Profile:
+    """``profile`` for a smoke run: its data set and backbones, tiny counts, 1 epoch, and
+    ``smoke=True`` (lessons print their verdicts without asserting them)."""
+    return dataclasses.replace(
+        profile, smoke=True, base_size=min(profile.base_size, SMOKE_MAX_BASE_SIZE), **SMOKE_COUNTS)
+
+
+def smoke_requested() -> bool:
+    """Whether ``$LABKIT_SMOKE`` asks for a smoke run (``1``, ``true``, ``yes``, ``on``)."""
+    return os.environ.get(SMOKE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
 
 def get_profile(name: str | None = None) -> Profile:
-    """Return the profile called ``name``, else ``$LABKIT_PROFILE``, else ``quick``."""
+    """Return the profile called ``name``, else ``$LABKIT_PROFILE``, else ``quick``; with
+    ``$LABKIT_SMOKE=1`` its smoke version (``smoke_profile``)."""
     chosen = (name or os.environ.get(PROFILE_ENV) or "quick").strip().lower()
     if chosen not in PROFILES:
         valid = ", ".join(PROFILES)
         source = "argument" if name else f"${PROFILE_ENV}"
         raise ValueError(f"unknown profile {chosen!r} (from {source}); valid profiles: {valid}")
-    return PROFILES[chosen]
+    return smoke_profile(PROFILES[chosen]) if smoke_requested() else PROFILES[chosen]
 
 
 def seed_everything(seed: int = DEFAULT_SEED) -> None:

@@ -46,8 +46,9 @@ class Lab:
         p = self.profile
         data = _DATASET_TEXT[p.dataset].format(size=p.image_size)
         base = _BACKBONE_TEXT[p.backbone].format(base=p.base_size)
+        name = f"{p.name}, smoke run: tiny sizes, 1 epoch, nothing asserted" if p.smoke else p.name
         return (
-            f"labkit | profile: {p.name} ({p.description}) | data: {data} | "
+            f"labkit | profile: {name} ({p.description}) | data: {data} | "
             f"backbone: {base} | device: {self.device} | seed: {self.seed}"
         )
 
