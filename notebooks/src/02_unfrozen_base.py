@@ -101,7 +101,7 @@ pretrained_base, caffe = transfer.lesson_base(lab.profile)
 pretrained_feats = transfer.features(pretrained_base, data, caffe, size=SIZE)
 
 
-def evidence(base, before_weights):
+def forgetting_evidence(base, before_weights):
     """Weight drift per block, feature similarity on test images, source-task accuracy."""
     drift = evidence.weight_drift(before_weights, base)
     after = models.extract_features(base, data.x_test, caffe, size=SIZE)
@@ -114,7 +114,7 @@ def pct(value):
 
 
 source_before = transfer.source_task_accuracy(pretrained_base)
-wild_drift, wild_similarity, wild_source = evidence(wild_base, pretrained_weights)
+wild_drift, wild_similarity, wild_source = forgetting_evidence(wild_base, pretrained_weights)
 for block, change in wild_drift.items():
     print(f"{block}: weights changed by {change:.1%}")
 print(f"feature similarity to the pretrained base: {wild_similarity:.3f}")
@@ -154,7 +154,7 @@ fix_model, fix_run = transfer.finetune(base, images, data, name="stage 2: top 2 
                                        fit=FIT.replace(lr=FINE_LR), unfreeze_blocks=TOP_BLOCKS,
                                        head=head)
 fix_test = train.evaluate(fix_model, images.test, data.y_test, data.n_classes)
-fix_drift, fix_similarity, fix_source = evidence(base, before)
+fix_drift, fix_similarity, fix_source = forgetting_evidence(base, before)
 
 # %% [markdown]
 # ## 5 · Side by side
