@@ -117,6 +117,7 @@ def test_backbone_vgg16_offline_imagenet_error_says_which_file_where(monkeypatch
 
     monkeypatch.setattr(keras.applications, "VGG16", offline_vgg16)
     monkeypatch.delenv("KERAS_HOME", raising=False)
+    monkeypatch.setattr(models, "cached_imagenet_file", lambda name: None)  # a clean ~/.keras
     with pytest.raises(RuntimeError) as info:
         models.backbone("vgg16", input_shape=(32, 32, 3))  # "default" means ImageNet
     message = str(info.value)

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labkit.config import PROFILE_ENV, SMOKE_ENV
+from labkit.dev.notebooks import pairs as lesson_pairs
 from labkit.report import RESULT_PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = ROOT / "notebooks"
 CELL_TIMEOUT_S = 600
 CACHE_ENV = "LABKIT_CACHE_DIR"
 
@@ -57,19 +57,6 @@ class Outcome:
         if self.is_lesson and not self.results:
             found.append(f"no {RESULT_PREFIX} line printed")
         return found
-
-
-def chosen_notebooks(names: Sequence[str] = (), folder: Path = NOTEBOOKS) -> list[Path]:
-    """The stored lesson notebooks, all or those whose name starts with one of ``names``."""
-    every = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
-    if not names:
-        return every
-    picked = [nb for nb in every if any(nb.name.startswith(n) for n in names)]
-    unknown = [n for n in names if not any(nb.name.startswith(n) for nb in every)]
-    if unknown:
-        raise SystemExit(f"no notebook matches {', '.join(unknown)}; notebooks: "
-                         f"{', '.join(nb.stem for nb in every)}")
-    return picked
 
 
 def smoke_env(standins_env: dict[str, str], cache_dir: Path, profile: str = "full") -> dict:
@@ -134,7 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", default="full", help="profile to smoke-run (default full)")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (executed copies)")
     args = parser.parse_args(argv)
-    chosen = chosen_notebooks(args.notebooks)
+    try:
+        chosen = [pair.notebook for pair in lesson_pairs(args.notebooks)]
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
     from labkit.dev import standins
 
