@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 import numpy as np
@@ -58,7 +59,8 @@ def main(argv: list[str] | None = None) -> dict:
     np.savez(models.source_head_file(args.backbone), *head)
     held_out = source_accuracy(base, head)
     meta = {
-        "command": "python -m labkit.dev.pretrain " + " ".join(argv or []),
+        "command": " ".join(["python -m labkit.dev.pretrain",
+                             *(sys.argv[1:] if argv is None else argv)]),
         "epochs": args.epochs, "n_train": args.n_train, "seed": args.seed,
         "seconds": round(seconds, 1), "held_out_seed": HELD_OUT_SEED,
         "source_accuracy": round(held_out, 4), "sha256": sha256(out),
