@@ -33,7 +33,6 @@ from labkit.config import PROFILE_ENV, SMOKE_ENV
 from labkit.dev.notebooks import pairs as lesson_pairs
 from labkit.report import RESULT_PREFIX
 
-ROOT = Path(__file__).resolve().parents[2]
 CELL_TIMEOUT_S = 600
 CACHE_ENV = "LABKIT_CACHE_DIR"
 
