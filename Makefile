@@ -9,7 +9,7 @@ LABKIT_PROFILE ?= quick
 NBVAL := $(BIN)/pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env \
 	--nbval-cell-timeout=600 --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/
 
-.PHONY: setup lab html notebooks test browser-deps student clean
+.PHONY: setup lab html notebooks seeds test browser-deps student clean
 
 setup: $(STAMP)
 
@@ -42,6 +42,10 @@ NB ?=
 notebooks: setup
 	$(BIN)/python -m labkit.dev.notebooks $(NB)
 
+# Re-run the lessons for seeds 42, 43, 44 (copies in artifacts/seeds/): docs/seeds.json, README.
+seeds: setup
+	$(BIN)/python -m labkit.dev.seeds $(NB)
+
 # Debian's chromium for the browser test; installed only when missing and we are root.
 # A system package, so `make test` does not depend on it: CI (.ci/run) runs it before make test.
 browser-deps:
@@ -58,7 +62,7 @@ test: setup
 	$(BIN)/python -m labkit.dev.notebooks --check
 	$(BIN)/pytest -q tests
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-		set -x; LABKIT_PROFILE=quick $(NBVAL); \
+		set -x; LABKIT_PROFILE=quick LABKIT_SEED= $(NBVAL); \
 	else \
 		echo "nbval: no notebooks/*.ipynb yet, nothing to run"; \
 	fi

@@ -20,6 +20,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 DEFAULT_SEED = 42
 PROFILE_ENV = "LABKIT_PROFILE"
+SEED_ENV = "LABKIT_SEED"  # the seed ``labkit.setup()`` uses when none is passed
 SMOKE_ENV = "LABKIT_SMOKE"  # "1": the chosen profile's code path at tiny sizes, nothing asserted
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
 from labkit.config import (
     DEFAULT_SEED,
+    SEED_ENV,
     Profile,
     get_profile,
     gpu_names,
@@ -53,18 +55,33 @@ class Lab:
         )
 
 
-def setup(profile: str | None = None, seed: int = DEFAULT_SEED, quiet: bool = False) -> Lab:
+def seed_from_env() -> int:
+    """``$LABKIT_SEED`` as a seed, else ``DEFAULT_SEED`` (unset or empty); a value that is not a
+    non-negative integer raises ValueError naming the variable and the fix."""
+    text = os.environ.get(SEED_ENV, "").strip()
+    if not text:
+        return DEFAULT_SEED
+    try:
+        return check_seed(int(text), f"${SEED_ENV}")
+    except ValueError:
+        raise ValueError(
+            f"${SEED_ENV} must be a non-negative integer, got {text!r}. Fix: "
+            f"`export {SEED_ENV}=43` (or `unset {SEED_ENV}` for the default, {DEFAULT_SEED})"
+        ) from None
+
+
+def setup(profile: str | None = None, seed: int | None = None, quiet: bool = False) -> Lab:
     """Choose the profile, seed everything and print one line saying what this run uses.
 
     ``profile`` is a profile name (``"quick"``, ``"full"``) or None (``$LABKIT_PROFILE``, else
-    quick); ``seed`` a non-negative int (NumPy integers too). Bad values raise before anything
-    is imported or seeded.
+    quick); ``seed`` a non-negative int (NumPy integers too) or None (``$LABKIT_SEED``, else
+    ``DEFAULT_SEED``). Bad values raise before anything is imported or seeded.
     """
     if profile is not None and not isinstance(profile, str):
         raise TypeError(f"profile must be a profile name (a str such as 'quick' or 'full') or "
                         f"None, got {profile!r} ({type(profile).__name__}). Fix: e.g. "
                         "labkit.setup('quick') or labkit.setup(seed=123)")
-    seed = check_seed(seed, "seed")
+    seed = seed_from_env() if seed is None else check_seed(seed, "seed")
     if not isinstance(quiet, bool):
         raise TypeError(f"quiet must be True or False, got {quiet!r}")
     chosen = get_profile(profile)

@@ -17,6 +17,7 @@ def no_tf(monkeypatch):
     monkeypatch.setattr(session, "quiet_tensorflow", lambda: None)
     monkeypatch.setattr(session, "gpu_names", list)
     monkeypatch.delenv("LABKIT_PROFILE", raising=False)
+    monkeypatch.delenv("LABKIT_SEED", raising=False)
     return seeded
 
 
@@ -28,7 +29,7 @@ def test_profile_must_be_a_str(no_tf, profile):
     assert no_tf == []  # refused before seeding
 
 
-@pytest.mark.parametrize("seed", ["abc", 1.5, True, -1, None, np.float64(3.0)])
+@pytest.mark.parametrize("seed", ["abc", 1.5, True, -1, np.float64(3.0)])
 def test_bad_seeds_are_refused_naming_the_seed(no_tf, seed):
     with pytest.raises(ValueError, match="seed must be a non-negative int"):
         labkit.setup("quick", seed=seed)
@@ -40,6 +41,28 @@ def test_int_and_numpy_int_seeds_are_accepted(no_tf, seed):
     lab = labkit.setup("quick", seed=seed, quiet=True)
     assert lab.seed == int(seed) and type(lab.seed) is int
     assert no_tf == [int(seed)] and type(no_tf[0]) is int
+
+
+def test_no_seed_means_labkit_seed_else_the_default(no_tf, monkeypatch):
+    assert labkit.setup("quick", quiet=True).seed == labkit.DEFAULT_SEED == 42
+    monkeypatch.setenv("LABKIT_SEED", "")  # empty: as if unset
+    assert labkit.setup("quick", seed=None, quiet=True).seed == 42
+    monkeypatch.setenv("LABKIT_SEED", " 43 ")
+    lab = labkit.setup("quick", quiet=True)
+    assert lab.seed == 43 and type(lab.seed) is int and "seed: 43" in lab.summary()
+    assert labkit.setup("quick", seed=7, quiet=True).seed == 7  # an explicit seed wins
+    assert no_tf == [42, 42, 43, 7]
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "1.5", "4 2", "0x2a"])
+def test_a_bad_labkit_seed_names_the_variable_and_the_fix(no_tf, monkeypatch, value):
+    monkeypatch.setenv("LABKIT_SEED", value)
+    with pytest.raises(ValueError, match=r"\$LABKIT_SEED must be a non-negative integer") as info:
+        labkit.setup("quick", quiet=True)
+    assert repr(value) in str(info.value) and "export LABKIT_SEED=" in str(info.value)
+    assert "unset LABKIT_SEED" in str(info.value)
+    assert no_tf == []  # refused before seeding
+    assert labkit.setup("quick", seed=3, quiet=True).seed == 3  # not read when a seed is given
 
 
 def test_quiet_must_be_bool(no_tf):

@@ -7,7 +7,8 @@ edit and review) and ``notebooks/NN_name.ipynb`` (executed, outputs kept for lea
 2. executes the notebook in place with the quick profile (skipped with ``--no-execute``);
 3. cleans it: no TensorFlow C++ log lines, no execution timestamps, no absolute or kernel temp
    paths, no widget model ids, stable cell ids and metadata;
-4. regenerates the README's generated blocks (results table, benchmark table).
+4. regenerates the README's generated blocks (results table, benchmark table, and the seeds
+   table from ``docs/seeds.json``, which ``python -m labkit.dev.seeds`` measures).
 
 ``--check`` writes nothing: it exits 1 when sync + clean would change a notebook, or a generated
 block is out of date (it never executes anything). ``make test`` runs it.
@@ -21,7 +22,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -200,15 +201,34 @@ def dumps(nb) -> str:
 
 
 # ---- execute ---------------------------------------------------------------------------------
-def execute(nb, workdir: Path, timeout: int = CELL_TIMEOUT_S):
-    """Run every cell in a fresh kernel of this Python, quick profile, from ``workdir``."""
+def execute(nb, workdir: Path, timeout: int = CELL_TIMEOUT_S,
+            env: Mapping[str, str] | None = None):
+    """Run every cell in a fresh kernel of this Python, quick profile, seed 42, from ``workdir``;
+    ``env`` adds to (or overrides) the kernel's environment, e.g. ``{"LABKIT_SEED": "43"}``."""
     from nbclient import NotebookClient
 
+    from labkit.config import DEFAULT_SEED, SEED_ENV
+
     os.environ["LABKIT_PROFILE"] = PROFILE
+    kernel_env = os.environ | {SEED_ENV: str(DEFAULT_SEED)} | dict(env or {})
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(workdir)}})
-    client.execute()
+    client.execute(env=kernel_env)
     return nb
+
+
+# ---- generated blocks ------------------------------------------------------------------------
+def _seeds_block(root: Path) -> str:
+    from labkit.dev import seeds
+
+    return seeds.render_block(root / seeds.JSON_FILE)
+
+
+# The blocks this command writes and checks: labkit.dev.blocks' own, and the seeds table.
+BLOCKS = blocks.BLOCKS + (
+    blocks.Block(Path("README.md"), "seeds", _seeds_block,
+                 "python -m labkit.dev.seeds --from-json docs/seeds.json"),
+)
 
 
 # ---- commands --------------------------------------------------------------------------------
@@ -273,9 +293,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.check:
         status = check(chosen)
-        return max(status, blocks.update(ROOT, check=True))
+        return max(status, blocks.update(ROOT, check=True, blocks=BLOCKS))
     build(chosen, run=not args.no_execute)
-    return blocks.update(ROOT)
+    return blocks.update(ROOT, blocks=BLOCKS)
 
 
 if __name__ == "__main__":
