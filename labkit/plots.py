@@ -1,10 +1,19 @@
-"""Plots the lessons show: training curves side by side, image grids, confusion matrices, bars."""
+"""Plots the lessons show: training curves side by side, image grids, confusion matrices, bars,
+and the failure-vs-fix comparison (``plot_side_by_side``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from labkit.train import Scores
+
+SIDE_BY_SIDE_METRICS = ("accuracy", "balanced_accuracy")
 
 
 def _pyplot():
@@ -144,3 +153,81 @@ def plot_lr_range(lrs: np.ndarray, losses: np.ndarray, suggested: float | None =
         ax.legend()
     ax.grid(alpha=0.3)
     return ax
+
+
+def plot_side_by_side(results: Mapping[str, Scores], class_names: Sequence[str], *,
+                      reference: tuple[str, float] | None = None, metric: str = "accuracy",
+                      title: str = "") -> Figure:
+    """The failure and the fix side by side: ``metric`` per run (left) and recall per class
+    (right), each run in its ``run_colour``.
+
+    ``results``: run name -> ``Scores``, in display order. Both panels show a dashed line at
+    ``reference = (label, value)`` when given (e.g. what a well-trained model reaches); the
+    left one also a dotted line at chance, ``1 / len(class_names)``.
+    """
+    from matplotlib.ticker import PercentFormatter
+
+    if metric not in SIDE_BY_SIDE_METRICS:
+        raise ValueError(f"metric must be one of {list(SIDE_BY_SIDE_METRICS)}, got {metric!r}")
+    if not results:
+        raise ValueError("results is empty: pass at least one run name -> Scores")
+    class_names = [str(c) for c in class_names]
+    n_classes = len(class_names)
+    if not n_classes:
+        raise ValueError("class_names is empty")
+    for name, scores in results.items():
+        if len(scores.per_class_recall) != n_classes:
+            raise ValueError(f"run {name!r} has {len(scores.per_class_recall)} per-class recalls "
+                             f"but there are {n_classes} class names")
+    if reference is not None:
+        ref_label, ref_value = reference
+        ref_value = float(ref_value)
+        if not 0.0 <= ref_value <= 1.0:
+            raise ValueError(f"reference value must be between 0 and 1, got {ref_value!r}")
+        ref_text = f"{ref_label}: {ref_value:.1%}"
+
+    plt = _pyplot()
+    names = list(results)
+    n_runs = len(names)
+    left_w = 0.8 + 0.7 * n_runs
+    right_w = max(6.0, 0.15 * n_classes * (n_runs + 1))
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(left_w + right_w + 2.6, 4.2), layout="constrained",
+        gridspec_kw={"width_ratios": [left_w, right_w]})
+
+    heights = [float(getattr(results[name], metric)) for name in names]
+    bars = left.bar(range(n_runs), heights, color=[run_colour(i) for i in range(n_runs)])
+    for bar, h in zip(bars, heights, strict=True):
+        inside = h > 0.9  # keep the label inside the axes
+        left.text(bar.get_x() + bar.get_width() / 2, h, f"{h:.1%}", ha="center",
+                  va="top" if inside else "bottom", fontsize=8,
+                  color="white" if inside else "black")
+    left.set_xticks(range(n_runs), names, rotation=20, ha="right", fontsize=8)
+    left.set_title(metric.replace("_", " "), fontsize=10)
+
+    width = 0.8 / n_runs
+    x = np.arange(n_classes)
+    for i, name in enumerate(names):
+        right.bar(x + (i - (n_runs - 1) / 2) * width, results[name].per_class_recall, width,
+                  color=run_colour(i), label=name)
+    right.set_xticks(x, class_names, rotation=45, ha="right", fontsize=8)
+    right.set_ylabel("recall")
+    right.set_title("recall per class", fontsize=10)
+
+    chance = 1 / n_classes
+    for ax in (left, right):
+        ax.axhline(chance, color="grey", ls=":", lw=1, label="chance")
+        if reference is not None:
+            ax.axhline(ref_value, color="black", ls="--", lw=1, label=ref_text)
+        ax.set_ylim(0, 1)
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
+        ax.grid(axis="y", alpha=0.3)
+    # the narrow panel names its lines on its right edge; the wide panel's legend spells them out
+    marks = {chance: "chance"} | ({} if reference is None else {ref_value: f"{ref_value:.1%}"})
+    edge = left.secondary_yaxis("right")
+    edge.set_yticks(list(marks), list(marks.values()), fontsize=7)
+    edge.tick_params(length=0)
+    right.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if title:
+        fig.suptitle(title)
+    return fig
