@@ -28,6 +28,13 @@ class LessonData:
     def n_classes(self) -> int:
         return len(self.class_names)
 
+    def with_train(self, idx: np.ndarray) -> LessonData:
+        """The same lesson with only the training images at ``idx`` (validation and test
+        unchanged): e.g. ``splits.per_class_indices`` for a few labels per class."""
+        import dataclasses
+
+        return dataclasses.replace(self, x_train=self.x_train[idx], y_train=self.y_train[idx])
+
     def pooled_by_class(self) -> tuple[np.ndarray, np.ndarray]:
         """Training + validation images and labels, sorted by class (class 0 first), as a
         folder-by-folder loader returns them (lesson 06's ``validation_split`` bug)."""

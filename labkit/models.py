@@ -20,7 +20,7 @@ from labkit import config  # noqa: F401  (sets TF log level before TF is importe
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 # shipped, pretrained by python -m labkit.dev.pretrain
 OFFLINE_BACKBONES = ("minivgg", "minivgg_bn")
-MINIVGG_WIDTHS = (8, 16, 32, 64, 64)
+MINIVGG_WIDTHS = (16, 32, 64, 128, 128)
 VGG_CONVS_PER_BLOCK = (2, 2, 3, 3, 3)
 VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 RESNET50_NOTOP_FILE = "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -209,6 +209,24 @@ def minivgg(input_shape: tuple[int, int, int] = (32, 32, 3), widths=MINIVGG_WIDT
         x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
     return keras.Model(inputs, x, name="minivgg_bn" if batchnorm else "minivgg")
 
+
+
+def fold_batchnorm(bn_base):
+    """The plain MiniVGG that computes what ``bn_base`` (a ``minivgg(batchnorm=True)``) computes
+    in inference mode: each BatchNorm folded into its conv (kernel * s, bias = beta - mean * s,
+    s = gamma / sqrt(variance + epsilon))."""
+    widths = tuple(bn_base.get_layer(f"block{b}_conv1").filters
+                   for b in range(1, len(VGG_CONVS_PER_BLOCK) + 1))
+    plain = minivgg(tuple(bn_base.input_shape[1:]), widths=widths, batchnorm=False)
+    for layer in plain.layers:
+        if not layer.name.startswith("block") or "_conv" not in layer.name:
+            continue
+        (kernel,) = bn_base.get_layer(layer.name).get_weights()
+        bn = bn_base.get_layer(f"{layer.name}_bn")
+        gamma, beta, mean, variance = bn.get_weights()
+        scale = gamma / np.sqrt(variance + bn.epsilon)
+        layer.set_weights([kernel * scale, beta - mean * scale])
+    return plain
 
 def backbone(
     name: str = "minivgg",
@@ -491,10 +509,13 @@ def extract_features(base, x: np.ndarray, preprocess: Preprocess | None = None,
 
 
 def scratch_cnn(input_shape: tuple[int, int, int], n_classes: int, widths=(16, 32, 64),
-                rescale: float | None = 1 / 255):
+                rescale: float | None = 1 / 255, batchnorm: bool = False):
     """A small from-scratch CNN: [Rescaling] -> (conv-conv-pool) per width -> GAP -> softmax.
 
     ``rescale=None`` leaves the pixels as they come (the raw 0-255 bug of lesson 01).
+    ``batchnorm=True`` puts BatchNormalization between each conv and its ReLU, with momentum
+    0.9: a few hundred training steps are too few for the default 0.99 moving statistics to
+    settle, and an unsettled BatchNorm scores near chance in inference mode.
     """
     import keras
     from keras import layers
@@ -502,8 +523,13 @@ def scratch_cnn(input_shape: tuple[int, int, int], n_classes: int, widths=(16, 3
     inputs = keras.Input(input_shape, name="images")
     x = layers.Rescaling(rescale, name="rescale")(inputs) if rescale else inputs
     for i, width in enumerate(widths, start=1):
-        x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"conv{i}a")(x)
-        x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"conv{i}b")(x)
+        for conv in ("a", "b"):
+            name = f"conv{i}{conv}"
+            x = layers.Conv2D(width, 3, padding="same", use_bias=not batchnorm,
+                              activation=None if batchnorm else "relu", name=name)(x)
+            if batchnorm:
+                x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+                x = layers.Activation("relu", name=f"{name}_relu")(x)
         x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="classes")(x)

@@ -30,11 +30,16 @@ def _plateau_callbacks(settings: dict[str, Any]) -> list:
     return []
 
 
+NETWORKS = {"forum (no BatchNorm)": scratch.FORUM, "course (BatchNorm)": scratch.COURSE}
+
+
 def scratch_panel(lab: Lab, data: LessonData, *, title: str, lr: float = 1e-3,
                   optimizer: str = "adam", inputs: str = "0-1 (Rescaling layer)",
-                  schedule: bool = False) -> widgets.RetrainPanel:
-    """Retrain the lessons' from-scratch CNN with a chosen optimizer, input scale and LR."""
+                  schedule: bool = False, network: str = "forum (no BatchNorm)"
+                  ) -> widgets.RetrainPanel:
+    """Retrain a from-scratch CNN (``NETWORKS``) with a chosen optimizer, input scale and LR."""
     controls = {
+        "network": widgets.dropdown("network", list(NETWORKS), network),
         "optimizer": widgets.dropdown("optimizer", ["adam", "sgd"], optimizer),
         "inputs": widgets.dropdown("inputs", list(INPUTS), inputs),
         "lr": widgets.lr_slider(lr),
@@ -47,31 +52,45 @@ def scratch_panel(lab: Lab, data: LessonData, *, title: str, lr: float = 1e-3,
         fit = _fit(lab, settings, _plateau_callbacks(settings) + callbacks,
                    optimizer=settings["optimizer"])
         _, run = scratch.train_scratch(data, name="panel", fit=fit,
+                                       network=NETWORKS[settings["network"]],
                                        rescale=INPUTS[settings["inputs"]])
         return run
 
     return widgets.RetrainPanel(train_fn, controls, title=title)
 
 
-def finetune_panel(lab: Lab, data: LessonData, images, head) -> widgets.RetrainPanel:
-    """Fine-tune a fresh copy of the pretrained base + a copy of the stage-1 ``head``."""
-    from labkit import models, transfer
+STRATEGIES = ("head first, then the top blocks", "all at once, fresh head")
+
+
+def finetune_panel(lab: Lab, data: LessonData, images, feats) -> widgets.RetrainPanel:
+    """Fine-tune a fresh copy of the pretrained base on ``per_class`` labelled images per class:
+    head first (trained on the frozen ``feats``), then the top blocks; or all at once with a
+    fresh head, as the wild snippet of lesson 02 does."""
+    from labkit import models, splits, transfer
 
     controls = {
+        "per_class": widgets.int_slider("labelled images per class", 10, 5, 200),
+        "strategy": widgets.dropdown("strategy", list(STRATEGIES), STRATEGIES[0]),
         "blocks": widgets.int_slider("unfrozen top blocks", 2, 0, 5),
         "lr": widgets.lr_slider(1e-5, min_exp=-6, max_exp=-2),
-        "epochs": widgets.epochs_slider(lab.profile.finetune_epochs, max=15),
+        "epochs": widgets.epochs_slider(10, max=30),
     }
 
     def train_fn(settings: dict[str, Any], callbacks: list):
+        idx = splits.per_class_indices(data.y_train, settings["per_class"], seed=lab.seed)
+        few, few_images = data.with_train(idx), images.with_train(idx)
         base, _ = transfer.lesson_base(lab.profile)
-        _, run = transfer.finetune(base, images, data, name="panel",
-                                   fit=_fit(lab, settings, callbacks),
-                                   unfreeze_blocks=settings["blocks"],
-                                   head=models.copy_model(head))
+        fit = _fit(lab, settings, callbacks)
+        if settings["strategy"] == STRATEGIES[1]:
+            _, run = transfer.finetune(base, few_images, few, name="panel", fit=fit, hidden=256)
+            return run
+        head_fit = FitSettings(epochs=lab.profile.head_epochs, seed=lab.seed, progress=False)
+        head, _ = transfer.train_head(feats.with_train(idx), few, fit=head_fit)
+        _, run = transfer.finetune(base, few_images, few, name="panel", fit=fit,
+                                   unfreeze_blocks=settings["blocks"], head=models.copy_model(head))
         return run
 
-    return widgets.RetrainPanel(train_fn, controls, title="Staged fine-tuning")
+    return widgets.RetrainPanel(train_fn, controls, title="Fine-tuning: labels per class")
 
 
 def resolution_panel(lab: Lab, data: LessonData) -> widgets.RetrainPanel:

@@ -1,6 +1,13 @@
-"""From-scratch CNN runs shared by lessons 01 (preprocessing), 03 (LR) and 05 (imbalance)."""
+"""From-scratch CNN runs shared by the lessons that train a CNN from scratch.
+
+Two networks: the *course's* CNN (``COURSE``: BatchNorm, widths 32-64-128, trained with Adam
+and a cosine schedule; it reaches a model that works on the lesson data) and the *forum* CNN
+(``FORUM``: no BatchNorm, widths 16-32-64, the typical snippet a question starts from).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -10,36 +17,55 @@ from labkit.lessondata import LessonData
 from labkit.train import FitSettings
 
 
-def build_scratch(data: LessonData, *, lr: float = 1e-3, optimizer: str = "adam",
-                  rescale: bool = True, seed: int = 0):
-    """Seed, then build and compile ``models.scratch_cnn`` for ``data`` (1/255 layer or raw)."""
-    seed_everything(seed)
-    model = models.scratch_cnn(data.x_train.shape[1:], data.n_classes,
-                               rescale=1 / 255 if rescale else None)
-    return models.compile_classifier(model, lr=lr, optimizer=optimizer)
+@dataclass(frozen=True)
+class Network:
+    """Which scratch CNN to build: its widths and whether it has BatchNorm."""
+
+    widths: tuple[int, ...]
+    batchnorm: bool
+
+
+COURSE = Network(widths=(32, 64, 128), batchnorm=True)
+FORUM = Network(widths=(16, 32, 64), batchnorm=False)
+# The course's recipe: what a from-scratch fix trains with (lessons replace the epochs and LR
+# only where the lesson is about them).
+COURSE_FIT = FitSettings(epochs=12, lr=3e-3, schedule="cosine")
+
+
+def build_scratch(data: LessonData, *, fit: FitSettings = COURSE_FIT, rescale: bool = True,
+                  network: Network = COURSE, n_examples: int | None = None):
+    """Seed with ``fit.seed``, then build ``models.scratch_cnn`` for ``data`` (1/255 layer, or
+    raw pixels) and compile it with ``train.optimizer_for(fit, n_examples)``."""
+    seed_everything(fit.seed)
+    model = models.scratch_cnn(data.x_train.shape[1:], data.n_classes, widths=network.widths,
+                               rescale=1 / 255 if rescale else None, batchnorm=network.batchnorm)
+    n = len(data.x_train) if n_examples is None else n_examples
+    return models.compile_classifier(model, optimizer=train.optimizer_for(fit, n))
 
 
 def train_scratch(
     data: LessonData,
     *,
     name: str,
-    fit: FitSettings,
+    fit: FitSettings = COURSE_FIT,
     rescale: bool = True,
+    network: Network = COURSE,
     x_train: np.ndarray | None = None,
     y_train: np.ndarray | None = None,
     class_weight: dict[int, float] | None = None,
     validation_split: float = 0.0,
 ):
-    """``build_scratch`` (with ``fit``'s seed, LR and optimizer) then train with ``fit``.
+    """``build_scratch`` then train with ``fit``. Returns ``(model, run)``.
 
-    The model sees raw pixels unless ``rescale``. Returns ``(model, run)``.
-    ``x_train``/``y_train`` replace the lesson's training set (imbalanced or oversampled
-    variants). Validation uses ``data``'s validation set, unless ``validation_split`` asks Keras
-    to hold out the last fraction of the training arrays.
+    The model sees raw pixels unless ``rescale``. ``x_train``/``y_train`` replace the lesson's
+    training set (imbalanced or oversampled variants). Validation uses ``data``'s validation
+    set, unless ``validation_split`` asks Keras to hold out the last fraction of the training
+    arrays.
     """
     x = data.x_train if x_train is None else x_train
     y = data.y_train if y_train is None else y_train
-    model = build_scratch(data, lr=fit.lr, optimizer=fit.optimizer, rescale=rescale, seed=fit.seed)
+    n_fit = int(round(len(x) * (1 - validation_split)))
+    model = build_scratch(data, fit=fit, rescale=rescale, network=network, n_examples=n_fit)
     run = train.fit_with(model, x, y, fit, name=name,
                          validation_data=None if validation_split else (data.x_val, data.y_val),
                          validation_split=validation_split, class_weight=class_weight)

@@ -8,7 +8,7 @@ accuracy. The other classes are shapes in random colours.
 
 Two tasks share the renderer but not their classes:
 - ``target``: the 10 lesson classes, 32x32 by default (CIFAR-sized);
-- ``source``: 13 other classes at 64x64, used only to pretrain the offline MiniVGG base, so that
+- ``source``: 17 other classes at 64x64, used only to pretrain the offline MiniVGG base, so that
   transfer to the target task is transfer, not leakage.
 
 Everything is vectorised NumPy and deterministic per seed; results are cached on disk.
@@ -28,7 +28,7 @@ import numpy as np
 
 from labkit.splits import check_allocation, check_seed
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: the clean difficulty (issue 14): every image unambiguous
 CHUNK = 256  # images rendered per vectorised step (fixed: it is part of the seeding)
 
 Array = np.ndarray
@@ -38,6 +38,10 @@ SdfFn = Callable[[Array, Array], Array]
 RED, BLUE = (0.88, 0.12, 0.10), (0.10, 0.12, 0.88)
 YELLOW, CYAN = (0.95, 0.80, 0.10), (0.10, 0.80, 0.95)
 GREEN, MAGENTA, ORANGE = (0.15, 0.75, 0.20), (0.80, 0.15, 0.75), (0.95, 0.55, 0.05)
+# source-only colours: they span the red-blue and yellow-cyan axes (as ImageNet's colours do), so
+# the pretrained base keeps hue in its deep features; no target class has these shapes
+CRIMSON, NAVY = (0.80, 0.10, 0.35), (0.20, 0.15, 0.80)
+GOLD, TEAL = (0.85, 0.70, 0.25), (0.15, 0.65, 0.65)
 
 
 # ---- signed distance functions in object coordinates (object radius ~ 1) -------------------
@@ -155,6 +159,10 @@ SOURCE_CLASSES: tuple[ShapeClass, ...] = (
     ShapeClass("green_ellipse", _ellipse, GREEN),
     ShapeClass("magenta_ellipse", _ellipse, MAGENTA),
     ShapeClass("orange_ellipse", _ellipse, ORANGE),
+    ShapeClass("crimson_ellipse", _ellipse, CRIMSON),
+    ShapeClass("navy_ellipse", _ellipse, NAVY),
+    ShapeClass("gold_ellipse", _ellipse, GOLD),
+    ShapeClass("teal_ellipse", _ellipse, TEAL),
 )
 
 TASKS: dict[str, tuple[ShapeClass, ...]] = {"target": TARGET_CLASSES, "source": SOURCE_CLASSES}
@@ -165,9 +173,9 @@ DEFAULT_SIZE = {"target": 32, "source": 64}
 class Difficulty:
     """Knobs that set how hard the images are (the defaults are the calibrated ones)."""
 
-    scale: tuple[float, float] = (0.16, 0.34)  # object radius as a fraction of the image side
-    max_clutter: int = 4  # distractor shapes behind the object
-    noise: float = 0.07  # std of Gaussian pixel noise (0-1 scale)
+    scale: tuple[float, float] = (0.26, 0.42)  # object radius as a fraction of the image side
+    max_clutter: int = 2  # distractor shapes behind the object (small: never a class lookalike)
+    noise: float = 0.04  # std of Gaussian pixel noise (0-1 scale)
     colour_jitter: float = 0.07  # std of the jitter on fixed class colours
     background_mix: float = 0.55  # how grey the background colours are (1 = all grey)
 

@@ -421,3 +421,26 @@ def class_weights(y: Any, n_classes: int | None = None) -> dict[int, float]:
     counts = class_counts(y, n_classes)
     present = int((counts > 0).sum())
     return {int(c): (float(len(y) / (present * n)) if n else 0.0) for c, n in enumerate(counts)}
+
+
+def per_class_indices(y: Any, per_class: int, seed: int | None = 0) -> Array:
+    """Indices of ``per_class`` random images of every class (seeded), shuffled.
+
+    A class with fewer images raises, except in a smoke run (``$LABKIT_SMOKE=1``, tiny data
+    sets), where such a class gives all it has.
+    """
+    from labkit.config import smoke_requested
+
+    y = _labels(y)
+    if isinstance(per_class, bool) or not isinstance(per_class, int | np.integer) or per_class < 1:
+        raise ValueError(f"per_class must be an integer >= 1, got {per_class!r}")
+    rng = np.random.default_rng(check_seed(seed, "seed", allow_none=True))
+    picks = []
+    smoke = smoke_requested()
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        if len(idx) < per_class and not smoke:
+            raise ValueError(f"class {c} has only {len(idx)} images; asked for {per_class} "
+                             "per class. Fix: ask for fewer, or use a larger training set")
+        picks.append(rng.permutation(idx)[:per_class])
+    return rng.permutation(np.concatenate(picks))

@@ -56,6 +56,9 @@ def check_lr(lr: float, name: str = "lr") -> float:
     return value
 
 
+SCHEDULES = ("constant", "cosine")
+
+
 @dataclass(frozen=True)
 class FitSettings:
     """How to fit a model: the settings every training entry point shares.
@@ -64,7 +67,9 @@ class FitSettings:
     ``overfitting.train_overfit``, ...) take the lesson's own arguments plus one of these.
     ``seed`` seeds everything before the model is built; ``progress`` prints one line per epoch;
     ``callbacks`` are Keras callbacks added to the fit. ``optimizer`` is ``"adam"`` or ``"sgd"``
-    (momentum 0.9). Change a few settings with ``settings.replace(lr=0.01)``.
+    (momentum 0.9). ``schedule``: ``"constant"`` (``lr`` throughout) or ``"cosine"`` (``lr``
+    decaying to 0 over the run, ``optimizer_for``). Change a few settings with
+    ``settings.replace(lr=0.01)``.
     """
 
     epochs: int = 5
@@ -74,6 +79,7 @@ class FitSettings:
     seed: int = 0
     progress: bool = True
     callbacks: tuple = ()
+    schedule: str = "constant"
 
     def __post_init__(self):
         if int(self.epochs) != self.epochs or self.epochs < 1:
@@ -85,6 +91,8 @@ class FitSettings:
 
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {self.schedule!r}")
         object.__setattr__(self, "callbacks", tuple(self.callbacks or ()))
 
     def replace(self, **changes) -> FitSettings:
@@ -94,6 +102,36 @@ class FitSettings:
     def with_callbacks(self, *callbacks) -> FitSettings:
         """A copy with ``callbacks`` added after this one's."""
         return self.replace(callbacks=(*self.callbacks, *callbacks))
+
+
+def optimizer_for(settings: FitSettings, n_examples: int):
+    """The Keras optimizer ``settings`` describe, for a run over ``n_examples`` images: Adam or
+    SGD (momentum 0.9) at ``settings.lr``, or with ``schedule="cosine"`` a ``CosineDecay`` from
+    ``settings.lr`` to 0 over ``epochs * ceil(n_examples / batch_size)`` steps."""
+    import keras
+
+    lr = settings.lr
+    if settings.schedule == "cosine":
+        steps = settings.epochs * math.ceil(max(int(n_examples), 1) / settings.batch_size)
+        lr = keras.optimizers.schedules.CosineDecay(settings.lr, steps)
+    if settings.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
+    return keras.optimizers.Adam(learning_rate=lr)
+
+
+def _learning_rate_callback():
+    import keras
+
+    class LearningRateLog(keras.callbacks.Callback):
+        """Logs the optimizer's learning rate at the end of each epoch (a schedule's current
+        value), so ``Run.history["learning_rate"]`` shows what the optimizer really used."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            if logs is not None:
+                logs["learning_rate"] = float(keras.ops.convert_to_numpy(
+                    self.model.optimizer.learning_rate))
+
+    return LearningRateLog()
 
 
 def _epoch_line_callback(name: str, epochs: int):
@@ -133,7 +171,7 @@ def fit(
     """Train a compiled model and return its ``Run`` (history with plain floats, seconds)."""
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
-    extra = list(callbacks or [])
+    extra = [*list(callbacks or []), _learning_rate_callback()]
     if progress:
         extra.append(_epoch_line_callback(name, epochs))
     started = time.perf_counter()
@@ -217,6 +255,10 @@ def lr_range_test(model, x, y, min_lr: float = 1e-6, max_lr: float = 1.0, steps:
     """
     if not 0 < min_lr < max_lr:
         raise ValueError(f"need 0 < min_lr < max_lr, got min_lr={min_lr}, max_lr={max_lr}")
+    if not hasattr(model.optimizer.learning_rate, "assign"):
+        raise ValueError("lr_range_test needs a model compiled with a constant learning rate, "
+                         "not a schedule: it sets the rate batch by batch. Fix: compile with "
+                         "FitSettings(schedule='constant') for the test")
     saved = model.get_weights()
     saved_lr = float(model.optimizer.learning_rate.numpy())
     rng = np.random.default_rng(seed)

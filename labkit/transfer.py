@@ -37,6 +37,10 @@ class Features:
     val: np.ndarray
     test: np.ndarray
 
+    def with_train(self, idx: np.ndarray) -> Features:
+        """Only the training rows at ``idx`` (as ``LessonData.with_train``)."""
+        return Features(self.train[idx], self.val, self.test)
+
 
 def features(base, data: LessonData, preprocess, size: int | None = None) -> Features:
     """Features of all three splits (cached: calling again with the same inputs is free)."""
@@ -86,6 +90,12 @@ class Prepared:
     test: np.ndarray
     preprocess: Callable | None = None
     size: int | None = None
+
+    def with_train(self, idx: np.ndarray) -> Prepared:
+        """Only the training images at ``idx`` (as ``LessonData.with_train``)."""
+        import dataclasses
+
+        return dataclasses.replace(self, train=self.train[idx])
 
     def to_base(self, inputs):
         """Keras layers applied to ``inputs``: bilinear resize to ``size``, then ``preprocess``."""

@@ -286,3 +286,18 @@ def test_scratch_cnn_rescale():
     (rescale,) = [layer for layer in scaled.layers if isinstance(layer, keras.layers.Rescaling)]
     assert rescale.scale == pytest.approx(1 / 255)
     assert scaled.output.shape[1:] == (4,)
+
+
+def test_fold_batchnorm_computes_what_the_batchnorm_base_computes():
+    keras.utils.set_random_seed(0)
+    bn_base = models.minivgg((32, 32, 3), widths=(4, 4, 8, 8, 8), batchnorm=True)
+    rng = np.random.default_rng(0)
+    for layer in models.batchnorm_layers(bn_base):  # non-trivial statistics to fold
+        gamma, beta, mean, var = layer.get_weights()
+        layer.set_weights([rng.uniform(0.5, 2, gamma.shape), rng.normal(0, 1, beta.shape),
+                           rng.normal(0, 1, mean.shape), rng.uniform(0.5, 2, var.shape)])
+    plain = models.fold_batchnorm(bn_base)
+    assert not models.batchnorm_layers(plain) and plain.name == "minivgg"
+    x = rng.normal(0, 50, (4, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(plain.predict(x, verbose=0), bn_base.predict(x, verbose=0),
+                               rtol=1e-4, atol=1e-4)

@@ -14,7 +14,7 @@ from labkit.config import QUICK  # noqa: E402
 
 def test_scratch_panel_controls_and_one_run(quick_lab, tiny_data, run_panel):
     panel = panels.scratch_panel(quick_lab, tiny_data, title="try it")
-    assert list(panel.controls) == ["optimizer", "inputs", "lr", "epochs"]
+    assert list(panel.controls) == ["network", "optimizer", "inputs", "lr", "epochs"]
     assert panel.settings()["optimizer"] == "adam"
     assert panel.settings()["inputs"] == "0-1 (Rescaling layer)"
     assert panel.settings()["lr"] == pytest.approx(1e-3)

@@ -12,15 +12,30 @@ from labkit.train import FitSettings  # noqa: E402
 
 
 def test_build_scratch_is_deterministic(tiny_data):
-    first = scratch.build_scratch(tiny_data, seed=3).get_weights()
-    second = scratch.build_scratch(tiny_data, seed=3).get_weights()
+    seeded = scratch.COURSE_FIT.replace(seed=3)
+    first = scratch.build_scratch(tiny_data, fit=seeded).get_weights()
+    second = scratch.build_scratch(tiny_data, fit=seeded).get_weights()
     for a, b in zip(first, second, strict=True):
         np.testing.assert_array_equal(a, b)
-    other = scratch.build_scratch(tiny_data, seed=4).get_weights()
+    other = scratch.build_scratch(tiny_data, fit=seeded.replace(seed=4)).get_weights()
     assert not all(np.array_equal(a, b) for a, b in zip(first, other, strict=True))
-    raw = scratch.build_scratch(tiny_data, rescale=False, optimizer="sgd")
+    raw = scratch.build_scratch(tiny_data, rescale=False, network=scratch.FORUM,
+                                fit=FitSettings(lr=0.01, optimizer="sgd"))
     assert not any(isinstance(layer, keras.layers.Rescaling) for layer in raw.layers)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in raw.layers)
     assert isinstance(raw.optimizer, keras.optimizers.SGD)
+
+
+def test_the_course_network_has_batchnorm_and_a_cosine_schedule(tiny_data):
+    model = scratch.build_scratch(tiny_data, n_examples=640)
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(bns) == 2 * len(scratch.COURSE.widths)
+    assert all(bn.momentum == pytest.approx(0.9) for bn in bns)
+    schedule = model.optimizer.learning_rate  # evaluated at step 0
+    assert float(schedule) == pytest.approx(scratch.COURSE_FIT.lr)
+    decay = model.optimizer._learning_rate
+    assert isinstance(decay, keras.optimizers.schedules.CosineDecay)
+    assert decay.decay_steps == scratch.COURSE_FIT.epochs * 10  # 640 images, batch 64
 
 
 def test_train_scratch_one_epoch(tiny_data, capsys):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from labkit import models, train
-from labkit.config import seed_everything, smoke_requested
+from labkit.config import seed_everything
+from labkit.splits import per_class_indices
 from labkit.train import FitSettings
 
 MAX_STRENGTH = 0.5
@@ -19,24 +20,10 @@ BATCH_SIZE = 32  # the lesson's batch size: small, as tutorials use for small se
 
 def balanced_subset(x: np.ndarray, y: np.ndarray, per_class: int,
                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``per_class`` random images of every class (seeded), shuffled: a small training set.
-
-    A class with fewer images raises, except in a smoke run (``$LABKIT_SMOKE=1``, tiny data
-    sets), where such a class gives all it has.
-    """
-    y = np.asarray(y)
-    if per_class < 1:
-        raise ValueError(f"per_class must be >= 1, got {per_class}")
-    rng = np.random.default_rng(seed)
-    picks = []
-    smoke = smoke_requested()
-    for c in np.unique(y):
-        idx = np.flatnonzero(y == c)
-        if len(idx) < per_class and not smoke:
-            raise ValueError(f"class {c} has only {len(idx)} images; asked for {per_class}")
-        picks.append(rng.permutation(idx)[:per_class])
-    order = rng.permutation(np.concatenate(picks))
-    return np.asarray(x)[order], y[order]
+    """``per_class`` random images of every class (seeded), shuffled: a small training set
+    (``splits.per_class_indices``)."""
+    idx = per_class_indices(y, per_class, seed=seed)
+    return np.asarray(x)[idx], np.asarray(y)[idx]
 
 
 def augmentation_layers(strength: float = 0.1, seed: int | None = None):

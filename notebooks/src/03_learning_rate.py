@@ -37,10 +37,9 @@ if "google.colab" in sys.modules:
 
 # %%
 import labkit  # first: keeps TensorFlow's C++ log lines out of this notebook
-import keras
 import numpy as np
 
-from labkit import evidence, lessondata, panels, plots, report, scratch, train
+from labkit import evidence, lessondata, panels, plots, reference, report, scratch, train
 from labkit.train import FitSettings
 
 lab = labkit.setup()
@@ -54,16 +53,16 @@ CHANCE = 1 / data.n_classes
 # ## 1 · The code as found in the wild
 #
 # "Adam is adaptive, so a bigger learning rate just trains faster", and the snippet
-# `model.compile(optimizer=Adam(learning_rate=0.01), ...)`. labkit's `scratch.train_scratch`
-# builds a plain CNN (`Rescaling(1/255)` → three conv-conv-pool blocks → global average pooling →
-# softmax) and calls `model.fit`; only the learning rate changes between runs.
+# `model.compile(optimizer=Adam(learning_rate=0.01), ...)`. labkit's `scratch.FORUM` network
+# is the plain CNN such snippets build (`Rescaling(1/255)` → three conv-conv-pool blocks, no
+# BatchNorm → global average pooling → softmax); only the learning rate changes between runs.
 
 # %%
 TOO_HIGH, TOO_LOW = 1e-2, 1e-5
-_, run_high = scratch.train_scratch(data, name=f"Adam lr={TOO_HIGH:g}",
-                                    fit=FIT.replace(lr=TOO_HIGH))
+model_wild, run_high = scratch.train_scratch(data, name=f"Adam lr={TOO_HIGH:g}",
+                                             network=scratch.FORUM, fit=FIT.replace(lr=TOO_HIGH))
 model_low, run_low = scratch.train_scratch(data, name=f"Adam lr={TOO_LOW:g}",
-                                           fit=FIT.replace(lr=TOO_LOW))
+                                           network=scratch.FORUM, fit=FIT.replace(lr=TOO_LOW))
 
 # %% [markdown]
 # ## 2 · Run it: the numbers and the curves
@@ -85,7 +84,7 @@ plots.plot_curves([run_high, run_low], title="Learning rate too high vs too low"
 # %%
 print(f"ln({data.n_classes}) = {np.log(data.n_classes):.3f}; "
       f"too-high run's train loss: {run_high.last('loss'):.3f}")
-model_high, _ = scratch.train_scratch(data, name="too high, 1 epoch",
+model_high, _ = scratch.train_scratch(data, name="too high, 1 epoch", network=scratch.FORUM,
                                       fit=FIT.replace(epochs=1, lr=TOO_HIGH, progress=False))
 print("predictions per class (too high):", evidence.prediction_spread(model_high, data.x_val,
                                                                      data.n_classes))
@@ -104,11 +103,13 @@ print("predictions per class (too low):", evidence.prediction_spread(model_low, 
 #
 # An **LR range test** (Leslie Smith, 2015) trains for one short pass while the learning rate
 # grows exponentially each batch, and records the loss. Pick a rate about ten times below the
-# point where the loss is lowest (just before it explodes). Then train with that rate and let
-# `ReduceLROnPlateau` cut it when the validation loss stops improving.
+# point where the loss is lowest (just before it explodes). Then train with that rate as the
+# peak of a **cosine decay** (`keras.optimizers.schedules.CosineDecay`): the rate falls smoothly
+# to zero over the run, so the last epochs take small steps. (A `ReduceLROnPlateau` callback
+# only acts when the validation loss stops improving, which in a short run may never happen.)
 
 # %%
-fresh = scratch.build_scratch(data, lr=1e-3, seed=lab.seed)
+fresh = scratch.build_scratch(data, network=scratch.FORUM, fit=FIT.replace(seed=lab.seed))
 lrs, losses = train.lr_range_test(fresh, data.x_train, data.y_train, min_lr=1e-6, max_lr=1.0,
                                   steps=100, seed=lab.seed)
 suggested = train.suggest_lr(lrs, losses)
@@ -116,30 +117,57 @@ print(f"LR range test: lowest smoothed loss at lr={lrs[np.argmin(losses)]:.2g}; 
       f"suggested lr = {suggested:.2g}")
 plots.plot_lr_range(lrs, losses, suggested);
 
+# %% [markdown]
+# First the same network at the measured rate, with the cosine decay: that isolates the
+# learning rate. Then the course's CNN (`scratch.COURSE`: BatchNorm, 32-64-128 filters,
+# 12 epochs, `scratch.COURSE_FIT`: a cosine decay from 3e-3): a model that works. Its own range
+# test says whether 3e-3 is a sensible peak.
+
 # %%
-plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=1)
-model_fix, run_fix = scratch.train_scratch(data, name=f"Adam lr={suggested:.2g} + plateau",
-                                           fit=FIT.replace(lr=suggested, callbacks=[plateau]))
+model_fix, run_fix = scratch.train_scratch(
+    data, name=f"same CNN, lr={suggested:.2g} cosine", network=scratch.FORUM,
+    fit=FIT.replace(lr=suggested, schedule="cosine"))
+course = scratch.build_scratch(data, fit=scratch.COURSE_FIT.replace(seed=lab.seed,
+                                                                  schedule="constant"))
+course_lrs, course_losses = train.lr_range_test(course, data.x_train, data.y_train, min_lr=1e-6,
+                                                max_lr=1.0, steps=100, seed=lab.seed)
+course_low, course_min = train.suggest_lr(course_lrs, course_losses), course_lrs[np.argmin(course_losses)]
+PEAK = scratch.COURSE_FIT.lr
+print(f"course CNN range test: suggested {course_low:.2g}, lowest loss at {course_min:.2g}; "
+      f"the course's peak {PEAK:g} lies in between: {course_low <= PEAK <= course_min}")
+model_fixed, run_fixed = scratch.train_scratch(
+    data, name=f"course CNN, lr={PEAK:g} cosine", fit=scratch.COURSE_FIT.replace(seed=lab.seed))
 
 # %% [markdown]
 # ## 5 · Run it: side by side
 
 # %%
-runs = [run_high, run_low, run_fix]
+runs = [run_high, run_low, run_fix, run_fixed]
 for run in runs:
-    print(f"{run.name:<32} final val accuracy {run.last('val_accuracy'):.1%}")
-test_fix = train.evaluate(model_fix, data.x_test, data.y_test, data.n_classes)
-print(f"fixed model on the held-out test set: {test_fix}")
-plots.plot_curves(runs, title="Three learning rates, one model");
+    print(f"{run.name:<36} final val accuracy {run.last('val_accuracy'):.1%}")
+print("learning rate per epoch, cosine run:",
+      ", ".join(f"{lr:.1e}" for lr in run_fixed.history["learning_rate"]))
+plots.plot_curves(runs, title="Learning rates: too high, too low, measured");
+side = {f"as found: Adam {TOO_HIGH:g}": train.evaluate(model_wild, data.x_test, data.y_test,
+                                                       data.n_classes),
+        "measured LR, same CNN": train.evaluate(model_fix, data.x_test, data.y_test,
+                                                data.n_classes),
+        "fixed: measured LR, course CNN": train.evaluate(model_fixed, data.x_test, data.y_test,
+                                                         data.n_classes)}
+for name, scores in side.items():
+    print(f"{name:<32} test {scores}")
+plots.plot_side_by_side(side, data.class_names, reference=reference.line(data, lab.seed),
+                        title="Learning rate: as found, measured, fixed");
 
 # %% [markdown]
 # ## 6 · Check: the lesson holds on this run
 
 # %%
 # The lesson's verdict: asserts the promised margin and prints the RESULT line for README.
-verdict = report.check_lesson(lab, "learning_rate", metric="val accuracy",
-                              failure=run_high.last("val_accuracy"),
-                              fix=run_fix.last("val_accuracy"))
+fixed_test = side["fixed: measured LR, course CNN"]
+verdict = report.check_lesson(lab, "learning_rate", metric="test accuracy",
+                              failure=side[f"as found: Adam {TOO_HIGH:g}"].accuracy,
+                              fix=fixed_test.accuracy)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -148,6 +176,12 @@ report.claim("too-high LR ends within 5 points of chance",
 report.claim("too-low LR ends below the fix by >= 15 points",
              run_fix.last("val_accuracy") - run_low.last("val_accuracy") >= 0.15)
 report.claim("suggested LR lies between the two failures", TOO_LOW < suggested < TOO_HIGH)
+report.claim("the course's peak LR lies between its range test's suggestion and minimum",
+             course_low <= PEAK <= course_min)
+report.claim("the measured LR alone beats the too-high one by >= 25 points (same CNN)",
+             run_fix.last("val_accuracy") - run_high.last("val_accuracy") >= 0.25)
+report.claim(f"the fixed model reaches >= {lab.profile.threshold('fixed_model'):.0%} "
+             "test accuracy", fixed_test.accuracy >= lab.profile.threshold("fixed_model"))
 print(f"fix beats too-high LR by >= {100 * verdict.min_margin:.0f} points: True")
 
 # %% [markdown]
@@ -168,8 +202,9 @@ panels.scratch_panel(lab, data, title="Learning rate", lr=suggested, schedule=Tr
 #    `compile`). Is its suggested rate the same as Adam's? Why not?
 # 2. In the panel, find the largest learning rate that still learns. How close is it to the
 #    point where the range-test curve turns up?
-# 3. Replace `ReduceLROnPlateau` with `keras.optimizers.schedules.CosineDecay`. Which ends higher
-#    in 8 epochs?
+# 3. Replace the cosine decay with `keras.callbacks.ReduceLROnPlateau(patience=1)` and a
+#    constant rate. Does the callback ever cut the rate in 8 epochs? Predict, then look at
+#    `run.history["learning_rate"]`.
 
 # %% jupyter={"source_hidden": true}
 # Solutions (expand to read).
@@ -178,18 +213,22 @@ panels.scratch_panel(lab, data, title="Learning rate", lr=suggested, schedule=Tr
 #    lr x gradient. The range test finds each optimizer's own scale; that is its point.
 # 2. Usually within a factor of 2-3 of the curve's minimum: beyond it the loss explodes and the
 #    ReLUs die, as in section 3.
-# 3. schedule = keras.optimizers.schedules.CosineDecay(suggested, decay_steps=EPOCHS * 32)
-#    then compile with Adam(learning_rate=schedule); expect results close to the plateau run.
+# 3. plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=1)
+#    m, r = scratch.train_scratch(data, name="plateau", network=scratch.FORUM,
+#                                 fit=FIT.replace(lr=suggested, callbacks=[plateau]))
+#    print(r.history["learning_rate"]): it cuts only after an epoch whose validation loss did
+#    not improve; in a short run that falls every epoch it never acts, a schedule always does.
 
 # %% [markdown]
 # ## 9 · Takeaways
 #
-# - A loss frozen at ln(classes) and accuracy at chance is the signature of an LR too high
-#   (dead ReLUs), not of a bad dataset. A loss that barely moves is an LR too low.
-# - Measure the LR with a range test instead of copying one; decay it with
-#   `ReduceLROnPlateau` or a schedule.
-# - Legacy code from the wild: `Adam(lr=0.01)` (the `lr` argument was removed in Keras 3, use
-#   `learning_rate=`) and `keras.callbacks.LearningRateScheduler` still work; Keras 3 prefers
+# - A loss frozen at ln(classes) and accuracy at chance is one common sign of an LR too high
+#   (dead ReLUs); raw pixels with SGD (lesson 01) and a wrong head (lesson 08) can look the
+#   same. A loss that barely moves is an LR too low.
+# - Measure the LR with a range test instead of copying one, and decay it with a schedule
+#   (`keras.optimizers.schedules.CosineDecay`).
+# - Legacy code from the wild: `Adam(lr=0.01)` raises an error in Keras 3 (the argument is
+#   `learning_rate=`); `keras.callbacks.LearningRateScheduler` still works, but Keras 3 prefers
 #   schedules from `keras.optimizers.schedules`.
 #
 # Further reading: Smith, *Cyclical Learning Rates for Training Neural Networks* (2015);

@@ -45,7 +45,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from labkit import lessondata, models, panels, plots, report, train
+from labkit import lessondata, models, panels, plots, reference, report, train
 from labkit.lessons import overfitting
 from labkit.train import FitSettings
 
@@ -254,6 +254,13 @@ fix_confidence = overfitting.confidence_on_mistakes(fix_model, *val)
 print(f"confidence on its validation mistakes: no regularisation {fail_confidence:.0%}, "
       f"all four fixes {fix_confidence:.0%}")
 plots.plot_curves([overfit, fix], title="No regularisation vs all four fixes");
+label, value = reference.line(data, lab.seed)
+plots.plot_side_by_side(
+    {"as found: no regularisation": train.evaluate(overfit_model, data.x_test, data.y_test,
+                                                   data.n_classes),
+     "fixed: all four fixes": train.evaluate(fix_model, data.x_test, data.y_test, data.n_classes)},
+    data.class_names, reference=(f"{label}, all {len(data.y_train)} images", value),
+    title=f"{PER_CLASS} images per class: no regularisation vs all four fixes");
 
 # %% [markdown]
 # Read the table row by row: how far does each fix lower the training accuracy (less

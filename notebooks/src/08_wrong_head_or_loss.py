@@ -49,7 +49,7 @@ import labkit  # first: keeps TensorFlow's C++ log lines out of this notebook
 import keras
 import numpy as np
 
-from labkit import lessondata, panels, plots, report, transfer
+from labkit import lessondata, panels, plots, reference, report, transfer
 from labkit.lessons import head_and_loss
 from labkit.train import FitSettings
 
@@ -284,6 +284,10 @@ show = ["softmax + sparse CE", "linear + sparse CE(from_logits=False)",
 plots.plot_curves([everything[n].run for n in show], metrics=("true_accuracy", "binary_accuracy"),
                   title="True accuracy per epoch (left); what Keras printed for sigmoid + binary CE"
                         " (right)");
+plots.plot_side_by_side({"as found: linear + from_logits=False": linear.scores,
+                         "fixed: softmax + sparse CE": fix.scores}, data.class_names,
+                        reference=reference.line(data, lab.seed),
+                        title="Wrong head or loss vs the fix (test set)");
 
 # %% [markdown]
 # ## 6 · Check: the lesson holds on this run
@@ -321,6 +325,8 @@ report.claim("integer labels with categorical CE raise ValueError",
 nine = wild["Dense(9) for 10 classes"]
 report.claim("Dense(9) for 10 classes raises, or trains to a NaN loss",
              nine.failed or not np.isfinite(nine.run.last("loss")))
+report.claim(f"the fixed model reaches >= {t('fixed_model'):.0%} test accuracy",
+             fix.true_accuracy >= t("fixed_model"))
 print(f"fix beats linear + from_logits=False by >= {100 * verdict.min_margin:.0f} points: True")
 
 # %% [markdown]

@@ -57,9 +57,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from labkit import evidence, folders, lessondata, panels, plots, report, scratch, shapes, train
+from labkit import (evidence, folders, lessondata, panels, plots, reference, report, scratch,
+                    shapes, train)
 from labkit.lessons import channel_order
-from labkit.train import FitSettings
 
 lab = labkit.setup()
 # Colour must define some classes here, so this lesson uses labkit shapes in every profile
@@ -68,7 +68,9 @@ data = lessondata.load_lesson_data(dataclasses.replace(lab.profile, dataset="sha
                                    seed=lab.seed)
 print(data.describe())
 EPOCHS, NAMES = lab.profile.epochs, list(data.class_names)
-FIT = FitSettings(epochs=EPOCHS, seed=lab.seed)  # Adam, lr 1e-3, batch 64
+# The course's CNN and recipe (BatchNorm, Adam with a cosine decay, 12 epochs: see lesson 01):
+# the bugs here are in loading the images, not in the network.
+FIT = scratch.COURSE_FIT.replace(seed=lab.seed)
 
 # The lesson's images as PNG files, <split>/<class>/<index>.png, in a temporary folder that is
 # deleted when the kernel shuts down (or call workdir.cleanup()).
@@ -188,6 +190,10 @@ print(f"served by cv2.imread + cvtColor: {fixed_scores}")
 serving = {"keras.utils.load_img": keras_scores, "cv2.imread": cv2_scores,
            "cv2.imread + cvtColor": fixed_scores}
 print(channel_order.pair_table(serving, NAMES))
+ref = reference.line(data, lab.seed)  # the same CNN and recipe as rgb_model, on the same images
+plots.plot_side_by_side({"as found: served by cv2.imread": cv2_scores,
+                         "fixed: cv2.imread + cvtColor": fixed_scores}, NAMES, reference=ref,
+                        title="Channel order at serving time");
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
 plots.plot_confusion(cv2_scores.confusion, NAMES, title="served by cv2.imread (BGR)", ax=axes[0])
 plots.plot_confusion(fixed_scores.confusion, NAMES, title="served by cv2.imread + cvtColor",

@@ -31,7 +31,7 @@ def test_balanced_subset_rejects_impossible_requests():
     x = np.zeros((7, 2, 2, 3), np.uint8)
     with pytest.raises(ValueError, match="class 1 has only 2 images"):
         overfitting.balanced_subset(x, y, per_class=3)
-    with pytest.raises(ValueError, match="per_class must be >= 1"):
+    with pytest.raises(ValueError, match="per_class must be an integer >= 1"):
         overfitting.balanced_subset(x, y, per_class=0)
 
 
