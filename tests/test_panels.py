@@ -47,3 +47,21 @@ def test_panels_refuse_a_learning_rate_that_cannot_train(quick_lab, tiny_data, l
         panels.scratch_panel(quick_lab, tiny_data, title="x", lr=lr)
     with pytest.raises(ValueError, match="lr must be a finite number > 0"):
         panels.batchnorm_panel(quick_lab, tiny_data, images=None, head=None, lr=lr)
+
+
+@pytest.mark.parametrize("strategy", panels.STRATEGIES)
+def test_finetune_panel_trains_on_the_chosen_labels_per_class(quick_lab, tiny_data, run_panel,
+                                                               strategy):
+    import dataclasses
+
+    from labkit import transfer
+
+    lab = dataclasses.replace(quick_lab, profile=dataclasses.replace(QUICK, base_size=32,
+                                                                     head_epochs=1))
+    base, caffe = transfer.lesson_base(lab.profile)
+    images = transfer.prepare(tiny_data, caffe, size=32)
+    feats = transfer.features(base, tiny_data, caffe, size=32)
+    panel = panels.finetune_panel(lab, tiny_data, images, feats)
+    assert list(panel.controls) == ["per_class", "strategy", "blocks", "lr", "epochs"]
+    run = run_panel(panel, per_class=1, strategy=strategy, blocks=1, epochs=1)
+    assert run.epochs == 1 and math.isfinite(run.last("loss"))

@@ -102,6 +102,7 @@ def test_fit_settings_defaults_replace_and_callbacks():
     ({"lr": -0.1}, "lr must be a finite number > 0, got -0.1"),
     ({"lr": "fast"}, "lr must be a number > 0, got 'fast'"),
     ({"optimizer": "rmsprop"}, "optimizer must be one of \\['adam', 'sgd'\\]"),
+    ({"schedule": "linear"}, "schedule must be one of \\['constant', 'cosine'\\]"),
 ])
 def test_fit_settings_refuse_settings_that_cannot_train(changes, match):
     with pytest.raises(ValueError, match=match):
@@ -186,3 +187,18 @@ def test_suggest_lr():
     assert train.suggest_lr(lrs, np.array([2.0, 1.0, 0.5, 3.0])) == pytest.approx(1e-3)
     with pytest.raises(ValueError, match="empty"):
         train.suggest_lr(np.array([]), np.array([]))
+
+
+def test_optimizer_for_builds_the_schedule_and_fit_logs_the_rate():
+    constant = train.optimizer_for(FitSettings(lr=0.01, optimizer="sgd"), 100)
+    assert isinstance(constant, keras.optimizers.SGD) and constant.momentum == 0.9
+    cosine = FitSettings(epochs=3, lr=0.01, batch_size=8, schedule="cosine", progress=False)
+    model = tiny_model()
+    model.compile(optimizer=train.optimizer_for(cosine, len(X)),
+                  loss="sparse_categorical_crossentropy")
+    run = train.fit_with(model, X, Y, cosine, name="cos")
+    rates = run.history["learning_rate"]
+    assert len(rates) == 3 and rates[0] < 0.01 and rates == sorted(rates, reverse=True)
+    assert rates[-1] == pytest.approx(0.0, abs=1e-7)  # 3 epochs x 4 steps: decayed to zero
+    with pytest.raises(ValueError, match="constant learning rate"):
+        train.lr_range_test(model, X, Y)

@@ -1,12 +1,14 @@
 """Generated blocks in the docs: the text between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``.
 
-Three blocks are written by commands, never by hand:
+These blocks are written by commands, never by hand:
 
 - ``README.md`` ``results``: the results table, from the notebooks' own ``RESULT`` lines;
 - ``README.md`` ``badges``: "Open in Colab" / Binder links from ``[project.urls] Repository``
   (empty while no public URL is declared);
 - ``docs/contributing.md`` ``bench``: ``docs/bench.md``, the last kept output of
-  ``python -m labkit.dev.bench --markdown``.
+  ``python -m labkit.dev.bench --markdown``;
+- ``README.md`` ``seeds``: margins over seeds 42-44, from ``docs/seeds.json``
+  (``python -m labkit.dev.seeds``, which adds it to the blocks ``notebooks`` checks).
 
 ``python -m labkit.dev.notebooks`` rewrites them; ``--check`` (``make test``) fails when one is
 out of date.

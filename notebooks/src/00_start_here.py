@@ -93,12 +93,14 @@ for profile in labkit.PROFILES.values():
 # offline, cannot rely on one. So the quick profile uses a **synthetic** CIFAR-like dataset that
 # labkit draws with NumPy: 10 classes of 32x32 colour images, any number, any resolution,
 # deterministic per seed, thousands of images a second, cached on disk, no licence questions.
-# Each image places one object at a random position, scale, rotation and colour on a textured
-# background with clutter and noise. Some classes differ **only by colour** (red vs blue disc,
-# yellow vs cyan square: each pair is the other with red and blue channels swapped), so colour
-# and channel-order mistakes show. It is not CIFAR-10: it is easier in some ways (clean shapes)
-# and harder in others (clutter, tiny objects). The lessons' lessons carry over; the numbers
-# differ, which is why every notebook prints its own.
+# Each image places one object at a random position, scale, rotation and colour on a gradient
+# background, with a little noise and at most two small distractor shapes that never look like
+# a class: every image has one right answer, so a well-trained model can get nearly all of them
+# right, and a lesson's fix can end at a model that works. Some classes differ **only by
+# colour** (red vs blue disc, yellow vs cyan square: each pair is the other with red and blue
+# channels swapped), so colour and channel-order mistakes show. It is not CIFAR-10: it is easier
+# (clean shapes, one object per image). The lessons' lessons carry over; the numbers differ,
+# which is why every notebook prints its own.
 
 # %%
 data = lessondata.load_lesson_data(lab.profile, seed=lab.seed)
@@ -110,9 +112,10 @@ plots.image_grid(data.x_train, data.y_train, data.class_names, per_class=8);
 #
 # Transfer learning needs a base pretrained on *other* data. Offline, labkit ships "MiniVGG":
 # VGG16's five conv blocks and layer names (`block1_conv1` ... `block5_pool`), with narrow
-# widths, pretrained by `python -m labkit.dev.pretrain` on a **separate source task** (13 other
-# shape classes at 64x64) with VGG16's own caffe-style preprocessing. The lessons' classes never
-# appear in pretraining, so using the base is transfer, not leakage.
+# widths, pretrained by `python -m labkit.dev.pretrain` on a **separate source task** (17 other
+# classes at 64x64: shapes, and ellipses whose colour is their class) with VGG16's own
+# caffe-style preprocessing. The lessons' classes never appear in pretraining, so using the
+# base is transfer, not leakage.
 
 # %%
 import json
