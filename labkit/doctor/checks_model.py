@@ -237,10 +237,12 @@ def check_feature_map(ctx: Context) -> list[Finding]:
     return [Finding(
         "feature_map_1x1", PROBLEM,
         f"{in_hw[0]}x{in_hw[1]} inputs are downsampled {halvings} times to a 1x1 feature map "
-        f"(after {maps[-1][0]}): the features keep no spatial layout and the deep blocks see "
-        "mostly padding.",
-        "Upsample the images inside the model (`keras.layers.Resizing(64, 64)` before the base) "
-        "or cut the base earlier (labkit.models.cut_after(base, 'block3')).",
+        f"(after {maps[-1][0]}). The map is the visible symptom; what costs accuracy is that "
+        "the objects are far smaller than those the pretrained filters learned on (lesson 04 "
+        "measures the two apart: a bigger map alone barely helps).",
+        "Upsample the images inside the model to the base's pretraining resolution "
+        "(`keras.layers.Resizing(...)` before the base), or, cheaper and less accurate, cut the "
+        "base earlier (labkit.models.cut_after(base, 'block3')).",
         NOTEBOOKS["small_images"])]
 
 

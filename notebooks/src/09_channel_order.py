@@ -4,7 +4,7 @@
 # **What you will see.** The same PNG file, read by two libraries, gives two different arrays:
 # Keras and PIL return RGB, OpenCV's `cv2.imread` returns **BGR**. A model trained on one and
 # served with the other loses exactly the classes that colour defines; a model trained on
-# grayscale never sees those colours at all. We write the lesson's images to disk as real PNG
+# grayscale keeps only their brightness, and loses accuracy on every class. We write the lesson's images to disk as real PNG
 # files, read them back with the real loaders, and train the lessons' from-scratch CNN:
 #
 # - **Part A · train/serve skew**: trained on images read by Keras (RGB), served images read by
@@ -253,18 +253,17 @@ plots.image_grid(np.repeat(gray_data.x_test, 3, axis=-1), data.y_test, NAMES[:4]
 plots.plot_confusion(gray_scores.confusion, NAMES, title="Trained and tested on grayscale");
 
 # %% [markdown]
-# Brightness is all that is left to tell the partners apart: with these weights red is brighter
-# than blue and yellow brighter than cyan, so the pairs are not lost completely, but background,
-# shading and noise blur the difference (see the images: red discs blend into the gray
-# background, cyan squares almost vanish). See the printed numbers: the colour-pair recall drops
-# and partners get confused far more often than with the RGB model. With a plain channel mean the
-# partners would get exactly the same gray (the last column above).
+# Brightness is all that is left to tell the partners apart. With these weights red is brighter
+# than blue and yellow brighter than cyan, and on this course's clean images that difference
+# still separates most of them: see the printed recall of the four colour-pair classes, lower
+# than with RGB but not lost. That is luck of the colours, not a property of grayscale: with a
+# plain channel mean the partners get exactly the same gray (the last column above), and any
+# pair of colours with equal luma (many reds and greens) would be lost the same way.
 #
-# The shape classes do not need colour, yet in this short run they do worse on grayscale too
-# (see the curves and the "other classes" column): the grayscale model starts more slowly (colour
-# gave the RGB model an easy early signal), and an object as bright as its background loses its
-# edges in grayscale. The colour pairs lose more. Train longer in the panel below to see how much
-# of the gap is speed.
+# The shape classes do not need colour, yet they do worse on grayscale, and by more (see the
+# "other classes" column): an object as bright as its background loses its edges in grayscale,
+# and colour gave the RGB model an easy early signal. Grayscale throws away information every
+# class can use; the overall test accuracy (first column) is the lesson's verdict.
 #
 # ### 4 · The fix: keep colour
 #
@@ -363,10 +362,8 @@ plots.plot_bars(pair_recalls, title="Colour-pair recall: three ways to lose colo
 t = lab.profile.threshold
 verdict = report.check_lesson(lab, "channel_order", metric="test accuracy",
                               failure=cv2_scores.accuracy, fix=fixed_scores.accuracy)
-verdict = report.check_lesson(lab, "colour_mode", case="grayscale",
-                              metric="recall of the colour-pair classes",
-                              failure=channel_order.pair_recall(gray_scores, NAMES),
-                              fix=channel_order.pair_recall(keras_scores, NAMES))
+verdict = report.check_lesson(lab, "colour_mode", case="grayscale", metric="test accuracy",
+                              failure=gray_scores.accuracy, fix=keras_scores.accuracy)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -388,9 +385,10 @@ report.claim("the probe picks BGR for cv2.imread's images, RGB for Keras'",
 report.claim("cv2.cvtColor(BGR2RGB) restores Keras' pixels and accuracy exactly",
              np.array_equal(served_fixed, served_keras)
              and fixed_scores.accuracy == keras_scores.accuracy)
-report.claim("grayscale costs the colour pairs more recall than the other classes",
-             pair(keras_scores, NAMES) - pair(gray_scores, NAMES)
-             > other(keras_scores, NAMES) - other(gray_scores, NAMES))
+report.claim("grayscale lowers the colour pairs' recall",
+             pair(gray_scores, NAMES) < pair(keras_scores, NAMES))
+report.claim("grayscale lowers the other classes' recall too",
+             other(gray_scores, NAMES) < other(keras_scores, NAMES))
 report.claim("grayscale confuses partners more than RGB does",
              channel_order.partner_rate(gray_scores, NAMES) > channel_order.partner_rate(keras_scores, NAMES))
 report.claim(f"half-cv2 training loses >= {100 * t('channel_order.mixed'):.0f} points of "
