@@ -7,8 +7,9 @@
 # of heads and losses found in the wild and print, for each, what Keras *reported* next to the
 # **true** test accuracy (the top output against the label). You will see:
 #
-# - a model that reports **~90% "accuracy"** while it is right on about half the images (the
-#   classic of binary cross-entropy with 10 classes);
+# - a model whose reported "accuracy" (binary accuracy, the classic of binary cross-entropy
+#   with 10 classes) is far above how often it is right, and where 90% is what a head that
+#   always says "no" would score;
 # - a `from_logits` mismatch that silently costs many points, and a copied binary head stuck at
 #   chance;
 # - three mismatches that, measured, do **not** hurt in Keras 3 with TensorFlow, why, and what
@@ -180,7 +181,7 @@ print(f"double softmax, even a perfect prediction [1, 0, ..., 0] costs {floor:.3
 # %% [markdown]
 # The variant "no rescue" in section 2 is the same double softmax with one no-op layer
 # (`Rescaling(1.0)`) after it, so the loss gets plain probabilities, as it would on JAX or
-# PyTorch. That one really pays for the mistake:
+# PyTorch. Its loss can never reach zero (the floor printed above):
 
 # %%
 norescue = wild["softmax + sparse CE(from_logits=True), no rescue"]
@@ -194,7 +195,10 @@ print(f"rescued:   train loss {rescued.run.history['loss'][0]:.3f} -> "
 # %% [markdown]
 # A second softmax squeezes every output into a narrow range (the largest possible probability
 # for 10 classes is e / (e + 9)), so the loss never gets near 0 and the gradients that would
-# separate the classes are small: the head learns, slowly.
+# separate the classes are small: the head learns, slowly. Compare the two test accuracies
+# above: on these features the slow head still ends close to the fix after this many epochs,
+# so the cost shows in the loss and in the probabilities (useless as confidences), more than in
+# the arg-max.
 
 # %% [markdown]
 # ### A linear head with `from_logits=False`: the loss clips the logits
@@ -310,9 +314,8 @@ report.claim(f"binary_accuracy over-reports the true accuracy by >= "
              reported_gap >= t("head_and_loss.reported_gap"))
 report.claim("a head that always says 'no' scores 90% binary accuracy",
              abs(always_no - (1 - CHANCE)) < 1e-6)
-report.claim(f"double softmax without the rescue loses more than "
-             f"{100 * t('head_and_loss.rescued_gap'):.0f} points",
-             fix.true_accuracy - norescue.true_accuracy > t("head_and_loss.rescued_gap"))
+report.claim("double softmax without the rescue ends at a higher training loss than the fix",
+             norescue.run.last("loss") > fix.run.last("loss"))
 report.claim("Dense(1, sigmoid) + binary CE ends within 5 points of chance",
              single.true_accuracy <= CHANCE + 0.05)
 report.claim(f"Keras 3 (TF) rescues sigmoid + sparse CE and double softmax: within "
