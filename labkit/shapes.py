@@ -8,7 +8,7 @@ accuracy. The other classes are shapes in random colours.
 
 Two tasks share the renderer but not their classes:
 - ``target``: the 10 lesson classes, 32x32 by default (CIFAR-sized);
-- ``source``: 17 other classes at 64x64, used only to pretrain the offline MiniVGG base, so that
+- ``source``: 13 other classes at 64x64, used only to pretrain the offline MiniVGG base, so that
   transfer to the target task is transfer, not leakage.
 
 Everything is vectorised NumPy and deterministic per seed; results are cached on disk.
@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import tempfile
 import warnings
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,10 +39,6 @@ SdfFn = Callable[[Array, Array], Array]
 RED, BLUE = (0.88, 0.12, 0.10), (0.10, 0.12, 0.88)
 YELLOW, CYAN = (0.95, 0.80, 0.10), (0.10, 0.80, 0.95)
 GREEN, MAGENTA, ORANGE = (0.15, 0.75, 0.20), (0.80, 0.15, 0.75), (0.95, 0.55, 0.05)
-# source-only colours: they span the red-blue and yellow-cyan axes (as ImageNet's colours do), so
-# the pretrained base keeps hue in its deep features; no target class has these shapes
-CRIMSON, NAVY = (0.80, 0.10, 0.35), (0.20, 0.15, 0.80)
-GOLD, TEAL = (0.85, 0.70, 0.25), (0.15, 0.65, 0.65)
 
 
 # ---- signed distance functions in object coordinates (object radius ~ 1) -------------------
@@ -159,10 +156,6 @@ SOURCE_CLASSES: tuple[ShapeClass, ...] = (
     ShapeClass("green_ellipse", _ellipse, GREEN),
     ShapeClass("magenta_ellipse", _ellipse, MAGENTA),
     ShapeClass("orange_ellipse", _ellipse, ORANGE),
-    ShapeClass("crimson_ellipse", _ellipse, CRIMSON),
-    ShapeClass("navy_ellipse", _ellipse, NAVY),
-    ShapeClass("gold_ellipse", _ellipse, GOLD),
-    ShapeClass("teal_ellipse", _ellipse, TEAL),
 )
 
 TASKS: dict[str, tuple[ShapeClass, ...]] = {"target": TARGET_CLASSES, "source": SOURCE_CLASSES}
@@ -402,6 +395,13 @@ def _write_cache(path: Path, x: Array, y: Array) -> None:
             os.unlink(tmp)
 
 
+def _classes_tag(classes: tuple[ShapeClass, ...]) -> str:
+    """A short fingerprint of a task's class list (names, colours), part of the cache file name:
+    a cache made before a class was added, removed or recoloured is never read back."""
+    text = ";".join(f"{c.name}:{c.colour}" for c in classes)
+    return f"-c{zlib.crc32(text.encode()):08x}"
+
+
 def make_shapes(
     n: int,
     size: int | None = None,
@@ -419,7 +419,8 @@ def make_shapes(
     if not cache:
         return generate(n, size, seed, task)
     folder = cache_dir()
-    path = folder / f"shapes-v{GENERATOR_VERSION}-{task}-n{n}-s{size}-seed{seed}.npz"
+    tag = f"{task}{_classes_tag(classes)}"
+    path = folder / f"shapes-v{GENERATOR_VERSION}-{tag}-n{n}-s{size}-seed{seed}.npz"
     if path.is_file():
         cached = _read_cache(path, n, size, len(classes))
         if cached is not None:

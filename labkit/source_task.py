@@ -1,6 +1,6 @@
 """The offline base's source task: its data, its held-out accuracy, and the shipped records.
 
-The source task (17 shapes classes at 64x64, see :mod:`labkit.shapes`) is what the offline
+The source task (13 shapes classes at 64x64, see :mod:`labkit.shapes`) is what the offline
 MiniVGG bases were pretrained on by ``python -m labkit.dev.pretrain``; lessons use it to measure
 forgetting, tests to check the shipped weights.
 """

@@ -247,3 +247,15 @@ def test_huge_requests_are_refused_before_allocating(tmp_path, monkeypatch, call
 def test_more_bad_arguments_name_them(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         shapes.generate(**kwargs)
+
+
+def test_the_cache_file_name_changes_with_the_class_list(tmp_path, monkeypatch):
+    import dataclasses
+
+    monkeypatch.setenv("LABKIT_CACHE_DIR", str(tmp_path))
+    shapes.make_shapes(4, 16, seed=1, task="source")
+    recoloured = list(shapes.SOURCE_CLASSES)
+    recoloured[-1] = dataclasses.replace(recoloured[-1], colour=(0.1, 0.2, 0.3))
+    monkeypatch.setitem(shapes.TASKS, "source", tuple(recoloured))
+    shapes.make_shapes(4, 16, seed=1, task="source")  # a new file, not the stale one
+    assert len(list(tmp_path.glob("shapes-*-source-c*.npz"))) == 2

@@ -112,7 +112,7 @@ plots.image_grid(data.x_train, data.y_train, data.class_names, per_class=8);
 #
 # Transfer learning needs a base pretrained on *other* data. Offline, labkit ships "MiniVGG":
 # VGG16's five conv blocks and layer names (`block1_conv1` ... `block5_pool`), with narrow
-# widths, pretrained by `python -m labkit.dev.pretrain` on a **separate source task** (17 other
+# widths, pretrained by `python -m labkit.dev.pretrain` on a **separate source task** (13 other
 # classes at 64x64: shapes, and ellipses whose colour is their class) with VGG16's own
 # caffe-style preprocessing. The lessons' classes never appear in pretraining, so using the
 # base is transfer, not leakage.
