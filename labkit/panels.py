@@ -69,7 +69,7 @@ def finetune_panel(lab: Lab, data: LessonData, images, feats) -> widgets.Retrain
     from labkit import models, splits, transfer
 
     controls = {
-        "per_class": widgets.int_slider("labelled images per class", 10, 5, 200),
+        "per_class": widgets.int_slider("labelled images per class", 10, 1, 200),
         "strategy": widgets.dropdown("strategy", list(STRATEGIES), STRATEGIES[0]),
         "blocks": widgets.int_slider("unfrozen top blocks", 2, 0, 5),
         "lr": widgets.lr_slider(1e-5, min_exp=-6, max_exp=-2),

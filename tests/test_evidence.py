@@ -44,8 +44,8 @@ def test_weight_drift(random_base):
 def test_feature_map_sizes_of_minivgg(random_base):
     sizes = evidence.feature_map_sizes(random_base)
     assert [name for name, _ in sizes] == [f"block{i}_pool" for i in range(1, 6)]
-    assert sizes[0][1] == (16, 16, 8)
-    assert sizes[-1] == ("block5_pool", (1, 1, 64))
+    assert sizes[0][1] == (16, 16, models.MINIVGG_WIDTHS[0])
+    assert sizes[-1] == ("block5_pool", (1, 1, models.MINIVGG_WIDTHS[-1]))
 
 
 def test_prediction_spread_and_dead_relus(random_base):

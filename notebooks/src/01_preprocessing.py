@@ -241,9 +241,13 @@ plots.plot_confusion(rgb.confusion, names, title="Test images in RGB order, head
 # ### 4 · The fix
 #
 # Use the base's own `preprocess_input`, and make it part of the model so no caller can forget
-# it (Keras 3: `keras.layers.Lambda(keras.applications.vgg16.preprocess_input)` as the first
-# layer, or a preprocessing function in your `tf.data` pipeline used for training **and**
-# serving). labkit's `transfer.lesson_base` returns the base with its matching function.
+# it. A `keras.layers.Lambda(preprocess_input)` first layer works in a notebook, but a model
+# with a Lambda layer cannot be saved and loaded back portably (Keras 3 refuses to deserialise
+# it unless you allow unsafe code), and saving then serving is exactly where preprocessing gets
+# lost. Use a small registered layer instead (labkit's `models.caffe_layer()`: a
+# `keras.layers.Layer` subclass whose `call` runs `preprocess_input`), or map the function in
+# the `tf.data` pipeline that both training and serving use. labkit's `transfer.lesson_base`
+# returns the base with its matching function.
 #
 # ### 5 · Side by side
 
@@ -302,8 +306,9 @@ panels.scratch_panel(lab, data, title="Input scale x optimizer", optimizer="sgd"
 # 1. Train the head on **grayscale** features (train and test). How much of the accuracy loss
 #    is in the colour classes?
 # 2. Wrap the base so preprocessing is inside the model:
-#    `keras.Sequential([keras.Input((64, 64, 3)), keras.layers.Lambda(caffe), base])`, and check
-#    that raw images then give the right accuracy.
+#    `keras.Sequential([keras.Input((64, 64, 3)), models.caffe_layer(), base])`, and check that
+#    raw images then give the right accuracy. Save it with `model.save("m.keras")` and load it
+#    back: does it still work? Try the same with `keras.layers.Lambda(caffe)`.
 # 3. Why does `raw 0-255` (no mean subtraction, but the right channel order and scale) hurt less
 #    than 0-1 scaling?
 
@@ -313,7 +318,9 @@ panels.scratch_panel(lab, data, title="Input scale x optimizer", optimizer="sgd"
 #    h, _ = transfer.train_head(gray, data, fit=HEAD_FIT)
 #    s = train.evaluate(h, gray.test, data.y_test, data.n_classes); compare s.per_class_recall
 #    with right_test.per_class_recall: red/blue disc and yellow/cyan square collapse in pairs.
-# 2. The Lambda layer runs caffe() on whatever comes in, so callers pass raw 0-255 RGB.
+# 2. The layer runs caffe() on whatever comes in, so callers pass raw 0-255 RGB. The caffe layer
+#    round-trips through model.save/keras.models.load_model; the Lambda version fails to load
+#    (safe_mode) unless you pass safe_mode=False.
 # 3. Subtracting ~100-120 per channel only shifts the inputs; the first conv's biases absorb part
 #    of that shift. Dividing by 255 shrinks them ~255x, far outside anything the filters saw.
 

@@ -168,13 +168,15 @@ print("Keras 3: keras.Model has fit_generator:", hasattr(keras.Model, "fit_gener
 
 # %% [markdown]
 # The Keras 3 equivalent is a stack of augmentation layers. Note the units:
-# `rotation_range=15` is in degrees, `RandomRotation(f)` takes a fraction of a full turn
-# (`15 / 360`). `overfitting.augmentation_layers(strength)` builds this stack with one knob:
+# `rotation_range=15` is in degrees, `RandomRotation(f)` takes a fraction of a full turn, so
+# the legacy line's equivalent is `RandomRotation(15 / 360)`. This lesson turns everything up
+# with one knob, `overfitting.augmentation_layers(strength)`: at 0.1 that is rotations up to
+# 36 degrees (more than the legacy 15), shifts and zoom up to 10%:
 #
 # ```python
 # augment = keras.Sequential([
 #     keras.layers.RandomFlip("horizontal"),
-#     keras.layers.RandomRotation(0.1),          # up to 0.1 of a full turn
+#     keras.layers.RandomRotation(0.1),          # up to 0.1 of a full turn: 36 degrees
 #     keras.layers.RandomTranslation(0.1, 0.1),  # up to 10% of the height and width
 #     keras.layers.RandomZoom(0.1),
 # ])

@@ -81,8 +81,8 @@ print(f"frozen-base features per image: {feats.train.shape[1]}; each head trains
 # Each variant below is one head (a single `Dense` layer on the frozen base's features, so each
 # trains in seconds) compiled and fitted the way its name says. **Ported to Keras 3:** in Keras up
 # to 2.3 (and `tf.keras` in TensorFlow 1), `metrics=["accuracy"]` with
-# `loss="binary_crossentropy"` silently meant *binary* accuracy; Keras 3 picks the accuracy from
-# the shapes instead. So the binary cross-entropy variants ask for `"binary_accuracy"` by name,
+# `loss="binary_crossentropy"` silently meant *binary* accuracy; `tf.keras` in TensorFlow 2 and
+# Keras 3 pick the accuracy from the shapes instead. So the binary cross-entropy variants ask for `"binary_accuracy"` by name,
 # which is what that old code computed; section 3 shows what Keras 3's `"accuracy"` gives.
 
 # %%

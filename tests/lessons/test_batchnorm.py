@@ -18,14 +18,14 @@ ONE_EPOCH = FitSettings(epochs=1, lr=1e-3, batch_size=8, progress=False)
 
 @pytest.fixture
 def tiny():
-    """A random MiniVGG-BN at 32x32, a head for its 1x1x64 output, and 48 shifted images."""
+    """A random MiniVGG-BN at 32x32, a head for its 1x1 output, and 48 shifted images."""
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     x = rng.normal(3.0, 2.0, (48, 32, 32, 3)).astype("float32")  # unlike the init statistics
     y = rng.integers(0, 3, 48)
     data = LessonData(x, y, x[:8], y[:8], x[:8], y[:8], ("a", "b", "c"), "random")
     base = models.minivgg((32, 32, 3), batchnorm=True)
-    head = models.classifier_head((64,), 3)
+    head = models.classifier_head((models.MINIVGG_WIDTHS[-1],), 3)
     return base, head, Prepared(x, x[:8], x[:8]), data
 
 
