@@ -138,13 +138,38 @@ def lesson_entry(runs: Sequence[Run]) -> dict[str, Any]:
             "results": list(rows.values())}
 
 
+def merge_entries(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """``new``'s seeds replace the same seeds in ``old``; ``old``'s other seeds are kept (so
+    ``--seeds 43 44`` adds to a kept seed-42 run instead of dropping it)."""
+    if not old:
+        return new
+    replaced = {str(seed) for seed in new["seeds"]}
+    seeds = sorted({*(s for s in old["seeds"] if str(s) not in replaced), *new["seeds"]})
+    runs = {k: v for k, v in old["runs"].items() if k not in replaced} | new["runs"]
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in old["results"]:
+        kept = {f: {k: v for k, v in row[f].items() if k not in replaced}
+                for f in results.RESULT_FIELDS}
+        if any(kept.values()):
+            rows[(row["lesson"], row["metric"])] = {"lesson": row["lesson"],
+                                                    "metric": row["metric"], **kept}
+    for row in new["results"]:
+        key = (row["lesson"], row["metric"])
+        target = rows.setdefault(key, {"lesson": row["lesson"], "metric": row["metric"],
+                                       **{f: {} for f in results.RESULT_FIELDS}})
+        for field in results.RESULT_FIELDS:
+            target[field] = dict(sorted({**target[field], **row[field]}.items()))
+    return {"seeds": seeds, "runs": dict(sorted(runs.items())), "results": list(rows.values())}
+
+
 def aggregate(runs: Iterable[Run], previous: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The json document: ``previous``'s lessons, with those in ``runs`` replaced."""
+    """The json document: ``previous``'s lessons, with the seeds in ``runs`` replaced."""
     by_notebook: dict[str, list[Run]] = {}
     for run in runs:
         by_notebook.setdefault(run.notebook, []).append(run)
     lessons = dict((previous or {}).get("notebooks", {}))
-    lessons.update({name: lesson_entry(group) for name, group in by_notebook.items()})
+    for name, group in by_notebook.items():
+        lessons[name] = merge_entries(lessons.get(name), lesson_entry(group))
     return {"profile": notebooks.PROFILE, "notebooks": dict(sorted(lessons.items()))}
 
 

@@ -72,11 +72,17 @@ def test_aggregate_keeps_values_per_seed_and_errors():
     assert json.loads(json.dumps(doc)) == doc
 
 
-def test_aggregate_replaces_only_the_lessons_run_again():
+def test_aggregate_replaces_only_the_lessons_and_seeds_run_again():
     previous = seeds.aggregate(_runs())
-    doc = seeds.aggregate([seeds.Run("03_learning_rate", 45, (_result(0.1, 0.6),), 50)],
+    doc = seeds.aggregate([seeds.Run("03_learning_rate", 45, (_result(0.1, 0.6),), 50),
+                           seeds.Run("03_learning_rate", 43, (_result(0.1, 0.5),), 40)],
                           previous)
-    assert doc["notebooks"]["03_learning_rate"]["seeds"] == [45]
+    lr = doc["notebooks"]["03_learning_rate"]
+    assert lr["seeds"] == [42, 43, 44, 45]  # 42 and 44 kept, 43 replaced, 45 added
+    assert lr["runs"]["43"] == {"wall_s": 40, "error": None}
+    fix = lr["results"][0]["fix"]
+    assert set(fix) == {"42", "43", "44", "45"} and fix["42"] == 51.2
+    assert fix["43"] != previous["notebooks"]["03_learning_rate"]["results"][0]["fix"]["43"]
     assert doc["notebooks"]["11_capstone"] == previous["notebooks"]["11_capstone"]
 
 
