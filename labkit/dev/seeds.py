@@ -4,7 +4,8 @@ The lessons' figures over several seeds (``make seeds``). Each lesson (``noteboo
 as ``make notebooks`` would build it) is executed once per seed in a fresh kernel with
 ``LABKIT_SEED=<seed>`` and ``LABKIT_PROFILE=quick``; the executed copies go to
 ``--out/seed-<seed>/`` and ``notebooks/*.ipynb`` is never touched. Every ``RESULT`` line is kept
-per seed in ``docs/seeds.json`` (a partial run, ``NN ...``, replaces only those lessons), and
+per seed in ``docs/seeds.json`` (a partial run, ``NN ...`` or ``--seeds ...``, replaces only
+those lessons and seeds), and
 README's block between ``<!-- seeds:start -->`` and ``<!-- seeds:end -->`` shows one row per
 RESULT line: the failure's range, the fix's and the margin's minimum and spread over the seeds.
 
