@@ -85,7 +85,7 @@ QUICK_THRESHOLDS = {
     "validation_split": 0.25,  # 06: stratified vs sorted validation_split: left-out classes' recall
     "validation_split.fixed_recall": 0.70,  # 06: the fixed model's recall of those classes
     # (issue 14 asked for 0.80: seed 42 measures 78.5%, crescent and stripes are the two hardest)
-    "overfitting": 0.05,  # 07: augment + dropout + L2 + early stopping vs none, test accuracy
+    "overfitting": 0.03,  # 07: best of the fixes vs none, test accuracy (30 images per class)
     "overfitting.gap": 0.30,  # unregularised: clean train accuracy minus val accuracy at least this
     "overfitting.train_fit": 0.95,  # unregularised: clean train accuracy at least this (memorises)
     "head_and_loss": 0.25,  # 08: softmax + sparse CE vs linear head + from_logits=False, test acc.
