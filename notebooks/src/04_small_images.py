@@ -115,9 +115,10 @@ print(f"same map, objects at their scale: {100 * scale_effect:+.1f} points")
 print("the bigger cause here: " + ("object scale" if scale_effect > map_effect else "map size"))
 
 # %% [markdown]
-# Read the two lines above: giving the last block a 2x2 map while the objects stay small barely
-# moves the accuracy; bringing the objects back to the size the filters were trained on
-# recovers most of it. The 1x1 map is the symptom people see in `base.output.shape`; on this
+# Read the two lines above: giving the last block a 2x2 map while the objects stay small does
+# not help (the first line; it can even cost a few points, as the padded border is itself
+# unlike anything the base saw); bringing the objects back to the size the filters were trained
+# on recovers most of the accuracy. The 1x1 map is the symptom people see in `base.output.shape`; on this
 # course's base the cause that costs accuracy is the **object scale**. (The checks in section 5
 # assert this split for every run.)
 #
@@ -173,7 +174,7 @@ report.claim(f"upsampling beats 32x32 by >= {100 * verdict.min_margin:.0f} point
              up.accuracy - wild.accuracy >= verdict.min_margin)
 report.claim("object scale costs more than map size (upsampled - padded > padded - 32px)",
              scale_effect > map_effect)
-report.claim("a bigger map alone moves test accuracy by less than 5 points", abs(map_effect) < 0.05)
+report.claim("a bigger map alone gains less than 5 points", map_effect < 0.05)
 print("a fix beats the 32x32 base by the promised margin: True")
 
 # %% [markdown]
