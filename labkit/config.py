@@ -67,10 +67,12 @@ def _frozen(values: dict[str, float]) -> Mapping[str, float]:
 # keyed by topic: a lesson's main margin under its topic (what ``report.check_lesson`` asserts),
 # its other bounds under ``"<topic>.<what>"``. README's results table shows the margins measured.
 QUICK_THRESHOLDS = {
-    # A lesson's fixed model: at least this test accuracy. Issue 14 aims at 0.85; the course's
-    # CNN measures 88.2% at seed 42 and 83.0% at seed 43, so 0.80 is what holds over seeds.
-    "fixed_model": 0.80,
-    "fixed_model.frozen_head": 0.75,  # a fix that is a head on frozen features (~81% at seed 42)
+    # A lesson's fixed model: at least this test accuracy (the course's CNN, 18 epochs: 88.8-90.5%
+    # over seeds 42-44; the pretrained base fine-tuned after its head: 94-98%).
+    "fixed_model": 0.85,
+    # A head on frozen features, the recipe's first stage (~81%: the frozen features barely
+    # keep the colours that tell the colour pairs apart; fine-tuning then reaches fixed_model).
+    "fixed_model.frozen_head": 0.75,
     "preprocessing": 0.20,  # 01: scaled vs raw inputs (SGD); caffe vs worst mismatch (pretrained)
     "preprocessing.scaling_alone": 0.25,  # same forum CNN, SGD: Rescaling vs raw, val accuracy
     "preprocessing.adam_gap": 0.10,  # Adam: raw vs scaled stay within this
@@ -83,8 +85,8 @@ QUICK_THRESHOLDS = {
     "imbalance.fixed_balanced": 0.80,  # 05: the fixed model's balanced accuracy
     "imbalance.fixed_rare": 0.70,  # 05: the fixed model's recall of each rare class
     "validation_split": 0.25,  # 06: stratified vs sorted validation_split: left-out classes' recall
-    "validation_split.fixed_recall": 0.70,  # 06: the fixed model's recall of those classes
-    # (issue 14 asked for 0.80: seed 42 measures 78.5%, crescent and stripes are the two hardest)
+    # 06: the fixed model's recall of those classes (82.5-86.0% over seeds 42-44)
+    "validation_split.fixed_recall": 0.80,
     "overfitting": 0.03,  # 07: best of the fixes vs none, test accuracy (30 images per class)
     "overfitting.gap": 0.30,  # unregularised: clean train accuracy minus val accuracy at least this
     "overfitting.train_fit": 0.85,  # unregularised: clean train accuracy (seed 43: 90.3%)

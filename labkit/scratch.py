@@ -29,7 +29,8 @@ COURSE = Network(widths=(32, 64, 128), batchnorm=True)
 FORUM = Network(widths=(16, 32, 64), batchnorm=False)
 # The course's recipe: what a from-scratch fix trains with (lessons replace the epochs and LR
 # only where the lesson is about them).
-COURSE_FIT = FitSettings(epochs=12, lr=3e-3, schedule="cosine")
+# 18 epochs: 88.8-90.5% test accuracy over seeds 42-44 (12 epochs: 83.0-88.2%).
+COURSE_FIT = FitSettings(epochs=18, lr=3e-3, schedule="cosine")
 
 
 def build_scratch(data: LessonData, *, fit: FitSettings = COURSE_FIT, rescale: bool = True,

@@ -34,6 +34,12 @@ class Run:
         values = self.history[metric]
         return float(min(values) if "loss" in metric else max(values))
 
+    def followed_by(self, other: Run) -> Run:
+        """This run's history, then ``other``'s (a second stage of the same model)."""
+        keys = list(self.history) + [k for k in other.history if k not in self.history]
+        return Run(self.name, {k: self.history.get(k, []) + other.history.get(k, [])
+                               for k in keys}, self.seconds + other.seconds)
+
     @property
     def epochs(self) -> int:
         """How many epochs were logged (early stopping or Stop can end a run early)."""

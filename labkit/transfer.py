@@ -160,6 +160,29 @@ def finetune(
     return model, run
 
 
+# The transfer recipe's last step (the Keras guide's and the TensorFlow tutorial's): with a head
+# already trained on frozen features, make every block trainable and fine-tune at a low LR.
+# Measured on the quick profile (2,000 images): 95.5-98.3% test accuracy over seeds 42-44 in
+# 2 epochs (~20 s on 2 CPU cores), against ~81% for the head alone.
+FINE_TUNE_FIT = FitSettings(epochs=2, lr=1e-4, progress=False)
+
+
+def fine_tune_after_head(profile: Profile, head, images: Prepared, data: LessonData, *,
+                         seed: int, fit: FitSettings = FINE_TUNE_FIT,
+                         name: str = "head, then every block at 1e-4"):
+    """A fresh copy of ``profile``'s base with a copy of the trained ``head`` on top, every block
+    fine-tuned with ``fit`` (default ``FINE_TUNE_FIT``; its seed is replaced by ``seed``).
+    Returns ``(model, run, test scores)``.
+
+    ``images`` says how the base wants the images (``prepare``: size and preprocessing); they
+    are resized and preprocessed inside the model, so it takes the images as stored.
+    """
+    base, _ = lesson_base(profile, size=images.size)
+    model, run = finetune(base, images, data, name=name, fit=fit.replace(seed=seed),
+                          head=models.copy_model(head))
+    return model, run, train.evaluate(model, data.x_test, data.y_test, data.n_classes)
+
+
 def source_task_accuracy(base, n: int = 1000) -> float | None:
     """Held-out accuracy of a MiniVGG base on its pretraining (source) task, with the shipped
     source head; ``None`` for bases without one (VGG16: ImageNet's validation set is not shipped).

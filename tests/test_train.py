@@ -202,3 +202,13 @@ def test_optimizer_for_builds_the_schedule_and_fit_logs_the_rate():
     assert rates[-1] == pytest.approx(0.0, abs=1e-7)  # 3 epochs x 4 steps: decayed to zero
     with pytest.raises(ValueError, match="constant learning rate"):
         train.lr_range_test(model, X, Y)
+
+
+def test_run_followed_by_joins_two_stages():
+    first = train.Run("a", {"loss": [3.0, 2.0], "learning_rate": [1e-3, 1e-3]}, seconds=2.0)
+    second = train.Run("b", {"loss": [1.0], "val_loss": [1.5]}, seconds=1.0)
+    joined = first.followed_by(second)
+    assert joined.name == "a" and joined.seconds == 3.0 and joined.epochs == 3
+    assert joined.history == {"loss": [3.0, 2.0, 1.0], "learning_rate": [1e-3, 1e-3],
+                              "val_loss": [1.5]}
+    assert first.history["loss"] == [3.0, 2.0]  # unchanged

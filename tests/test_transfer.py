@@ -81,3 +81,22 @@ def test_prepared_images_are_resized_and_preprocessed_inside_the_model(tiny_data
     np.testing.assert_allclose(model.predict(small.x_train, verbose=0), expected, atol=1e-3)
     same_size = transfer.prepare(small, None, size=16)
     assert same_size.to_base(inputs) is inputs  # nothing to do
+
+
+def test_fine_tune_after_head_trains_every_block_of_a_fresh_base(tiny_data, monkeypatch):
+    monkeypatch.setattr(models, "_FEATURE_CACHE", {})
+    base, pre = transfer.lesson_base(QUICK)
+    feats = transfer.features(base, tiny_data, pre, size=64)
+    head, _ = transfer.train_head(feats, tiny_data, fit=FitSettings(epochs=1, progress=False))
+    before = [w.copy() for w in head.get_weights()]
+    images = transfer.prepare(tiny_data, pre, size=64)
+    fit = transfer.FINE_TUNE_FIT.replace(epochs=1, batch_size=8)
+    model, run, scores = transfer.fine_tune_after_head(QUICK, head, images, tiny_data, seed=5,
+                                                       fit=fit)
+    assert run.epochs == 1 and model.input_shape == (None, *tiny_data.x_train.shape[1:])
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(transfer.FINE_TUNE_FIT.lr)
+    assert all(layer.trainable for layer in model.layers)  # the base: every block
+    assert all(np.array_equal(a, b) for a, b in zip(before, head.get_weights(), strict=True))
+    assert 0.0 <= scores.accuracy <= 1.0 and len(scores.per_class_recall) == tiny_data.n_classes
+    assert base.get_weights()[0].shape == model.get_layer("minivgg").get_weights()[0].shape
+    assert model.get_layer("minivgg") is not base  # a fresh copy: the lesson's base is untouched

@@ -302,7 +302,7 @@ def _measure(args: argparse.Namespace, json_path: Path) -> int:
                          f"{' '.join(map(str, args.seeds))} --jobs {args.jobs}")
     chosen = notebooks.pairs(args.names, args.root)
     runs = run_all(chosen, seeds, args.out or args.root / OUT_DIR, args.jobs)
-    doc = aggregate(runs, load(json_path) if args.names else None)
+    doc = aggregate(runs, load(json_path))  # other lessons' and other seeds' figures are kept
     save(doc, json_path)
     print(f"{_shown(json_path)}: {len(doc['notebooks'])} lesson(s) kept.")
     status = write_readme(args.root / "README.md", json_path)

@@ -10,7 +10,10 @@ import numpy as np
 from labkit.doctor.context import Context, _loss_info, _spatial
 from labkit.doctor.report import INFO, NOTEBOOKS, PROBLEM, WARNING, Finding
 
-HIGH_FINETUNE_LR = 1e-4  # a head's learning rate; a pretrained base is fine-tuned 10-100x lower
+# At most this, a rate for fine-tuning a pretrained base (lesson 02 fine-tunes every block at
+# 1e-4); above it, a head's rate. Compared with a relative tolerance: Keras keeps the rate in
+# float32, where 1e-4 reads back as 9.99999974e-05.
+FINETUNE_MAX_LR = 1e-4
 FEW_LABELS_PER_CLASS = 100  # below this, a trainable base at a head's LR mostly overfits
 SMALL_INPUT = 64  # a 1x1 last feature map matters for images this small or smaller
 
@@ -135,15 +138,15 @@ def check_unfrozen_base(ctx: Context) -> list[Finding]:
         ctx.notes.append(f"unfrozen_base: {share}, with {labels}, but the learning rate is "
                          "unknown (compile the model or pass lr=), so the regime was not judged.")
         return []
-    if ctx.lr < HIGH_FINETUNE_LR:
+    if ctx.lr <= FINETUNE_MAX_LR * (1 + 1e-6):
         ctx.notes.append(f"unfrozen_base: {share} at learning rate {ctx.lr:.0e} (a fine-tuning "
-                         f"rate, below {HIGH_FINETUNE_LR:.0e}), with {labels}.")
+                         f"rate, at most {FINETUNE_MAX_LR:.0e}), with {labels}.")
         return []
     nb = NOTEBOOKS["unfrozen_base"]
     if per_class < FEW_LABELS_PER_CLASS and known:
         return [Finding(
             "unfrozen_base", PROBLEM,
-            f"{share} at learning rate {ctx.lr:.0e} (>= {HIGH_FINETUNE_LR:.0e}, a rate for a "
+            f"{share} at learning rate {ctx.lr:.0e} (above {FINETUNE_MAX_LR:.0e}, a rate for a "
             f"fresh head), with only {labels}, fewer than {FEW_LABELS_PER_CLASS}: the head's "
             "large early gradients rewrite the pretrained features and so few labels cannot "
             "retrain them.",
@@ -153,13 +156,13 @@ def check_unfrozen_base(ctx: Context) -> list[Finding]:
     return [Finding(
         "unfrozen_base", INFO,
         f"{share} at learning rate {ctx.lr:.0e}, with {labels}. With this many labels, "
-        "training the whole base at a head's learning rate can beat a frozen base on the new "
-        "task (lesson 02 measures both), at the cost of what the base knew; with fewer than "
-        f"{FEW_LABELS_PER_CLASS} per class, freezing first is the better choice. It depends on "
-        "the regime: compare both on validation data.",
-        "To keep the pretrained features: `base.trainable = False`, train the head, then "
-        "unfreeze the top blocks at 1e-5. To adapt the whole base: keep it trainable, and "
-        "consider a lower rate (1e-4 to 1e-5) after a few head-only epochs.", nb)]
+        "adapting the whole base pays, but gently: lesson 02 measures a head trained first, "
+        "then every block at 1e-4, well above both the frozen base and the whole base trained "
+        "with a fresh head at 1e-3 (which rewrites what the base knew). With fewer than "
+        f"{FEW_LABELS_PER_CLASS} per class, freeze first and unfreeze only the top blocks.",
+        "Train the head first on the frozen base (`base.trainable = False`), then set "
+        "`base.trainable = True`, recompile at 1e-4 to 1e-5 and fine-tune a few epochs; "
+        "compare with the frozen base on validation data.", nb)]
 
 
 def check_batchnorm(ctx: Context) -> list[Finding]:

@@ -20,18 +20,29 @@ class Pipeline:
     size: int = 32  # or the base's pretraining size
     base_trainable: bool = True  # False: frozen base, head only
     lr: float = 1e-3
+    # True: lesson 02's recipe. The head first on the frozen base (at ``lr``), then every block
+    # at ``finetune_lr`` for ``FINE_TUNE_EPOCHS``; the doctor examines the second stage.
+    staged: bool = False
+    finetune_lr: float = 1e-4
 
     def fixed(self, **changes) -> Pipeline:
         """A copy with some faults fixed."""
         return dataclasses.replace(self, **changes)
 
 
+FINE_TUNE_EPOCHS = 2  # a staged pipeline's second stage (``transfer.FINE_TUNE_FIT``'s epochs)
+
+
 def build(p: Pipeline, profile: Profile, n_classes: int):
-    """The Keras model for a pipeline: [Resizing] -> scaling -> base -> Flatten -> head."""
+    """The Keras model for a pipeline: [Resizing] -> scaling -> base -> Flatten -> head.
+
+    A ``staged`` pipeline is built as its second stage trains: every block trainable, compiled
+    at ``finetune_lr``.
+    """
     import keras
 
     base, _ = models.backbone(profile.backbone, input_shape=(p.size, p.size, 3))
-    base.trainable = p.base_trainable
+    base.trainable = p.base_trainable or p.staged
     inputs = keras.Input((profile.image_size, profile.image_size, 3), name="images")
     x = inputs
     if p.size != profile.image_size:
@@ -43,9 +54,16 @@ def build(p: Pipeline, profile: Profile, n_classes: int):
     x = keras.layers.Flatten(name="flatten")(base(x))
     outputs = keras.layers.Dense(n_classes, activation=p.head, name="head")(x)
     model = keras.Model(inputs, outputs, name="learner_pipeline")
-    model.compile(optimizer=keras.optimizers.Adam(p.lr), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    compile_at(model, p.finetune_lr if p.staged else p.lr)
     return model, base
+
+
+def compile_at(model, lr: float) -> None:
+    """Compile the pipeline's model with Adam at ``lr`` (again after ``trainable`` changes)."""
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
 
 
 def training_arrays(p: Pipeline, data: LessonData, seed: int):
@@ -69,9 +87,16 @@ def examine(p: Pipeline, data: LessonData, profile: Profile, seed: int = 0,
 
 def run(p: Pipeline, data: LessonData, profile: Profile, *, name: str, epochs: int,
         seed: int = 0, progress: bool = True):
-    """Train the pipeline; returns ``(run, test scores)``."""
+    """Train the pipeline for ``epochs`` (a staged one: the head for ``epochs``, then every
+    block for ``FINE_TUNE_EPOCHS``); returns ``(run, test scores)``."""
     seed_everything(seed)
-    model, _ = build(p, profile, data.n_classes)
+    first = p.fixed(staged=False, base_trainable=False) if p.staged else p
+    model, base = build(first, profile, data.n_classes)
     x, y, kwargs = training_arrays(p, data, seed)
     fitted = train.fit(model, x, y, name=name, epochs=epochs, progress=progress, **kwargs)
+    if p.staged:
+        base.trainable = True
+        compile_at(model, p.finetune_lr)
+        fitted = fitted.followed_by(train.fit(model, x, y, name=name, epochs=FINE_TUNE_EPOCHS,
+                                              progress=progress, **kwargs))
     return fitted, train.evaluate(model, data.x_test, data.y_test, data.n_classes)

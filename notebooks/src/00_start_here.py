@@ -9,17 +9,17 @@
 #
 # | # | lesson | the failure | the fix |
 # |---|---|---|---|
-# | 01 | [Raw pixels and mismatched preprocessing](01_preprocessing.ipynb) | 0-255 inputs with SGD; a pretrained base fed 0-1, RGB, grayscale, or unpreprocessed images | scaling inside the model; the base's own `preprocess_input`, at train and predict time |
-# | 02 | [An unfrozen pretrained base](02_unfrozen_base.ipynb) | a fresh head and the whole base trained at Adam 1e-3 | freeze, train the head, unfreeze the top blocks at a 100x lower LR |
-# | 03 | [A learning rate too high (or too low)](03_learning_rate.ipynb) | stuck at chance level / a plateau | LR range test, ReduceLROnPlateau |
-# | 04 | [A VGG-style base on 32x32 images](04_small_images.ipynb) | five poolings leave a 1x1 map | upsample to the base's resolution, or cut the base earlier |
+# | 01 | [Raw pixels and mismatched preprocessing](01_preprocessing.ipynb) | 0-255 inputs with SGD; a pretrained base fed 0-1, RGB, grayscale, or unpreprocessed images | scaling inside the model; the base's own `preprocess_input`, at train and predict time, inside the model; then fine-tune the base |
+# | 02 | [An unfrozen pretrained base](02_unfrozen_base.ipynb) | with few labels per class, a fresh head and the whole base trained at Adam 1e-3 | freeze, train the head, unfreeze the top blocks at a 100x lower LR; with many labels, then fine-tune every block gently |
+# | 03 | [A learning rate too high (or too low)](03_learning_rate.ipynb) | stuck at chance level / a plateau | LR range test and a cosine decay |
+# | 04 | [A VGG-style base on 32x32 images](04_small_images.ipynb) | objects far smaller than the base's pretraining scale (and a 1x1 final map): the two measured apart | upsample to the base's resolution, then fine-tune; or cut the base earlier |
 # | 05 | [Class imbalance](05_class_imbalance.ipynb) | the accuracy paradox | class weights, oversampling, targeted augmentation; balanced accuracy and macro F1 |
 # | 06 | [`validation_split` on sorted data](06_validation_split.ipynb) | validation holds only classes never trained on | a seeded, stratified split |
-# | 07 | [Overfitting without augmentation](07_overfitting.ipynb) | train accuracy near 100%, validation far lower | augmentation layers, dropout, weight decay, early stopping |
-# | 08 | [Wrong head or loss](08_wrong_head_or_loss.ipynb) | sigmoid/softmax/logits/label mismatches, misleading metrics | softmax + sparse categorical cross-entropy (or logits + `from_logits=True`) |
+# | 07 | [Overfitting without augmentation](07_overfitting.ipynb) | train accuracy near 100%, validation far lower | augmentation layers, dropout, weight decay, early stopping; with 30 images per class, a pretrained base fine-tuned |
+# | 08 | [Wrong head or loss](08_wrong_head_or_loss.ipynb) | sigmoid/softmax/logits/label mismatches, misleading metrics | softmax + sparse categorical cross-entropy (or logits + `from_logits=True`); then fine-tune the base |
 # | 09 | [Channel order and colour mode](09_channel_order.ipynb) | trained on Keras' RGB, served with `cv2.imread`'s BGR; grayscale when colour is the class | one loader for training and serving (or `cv2.cvtColor`); keep `color_mode="rgb"` |
 # | 10 | [BatchNorm when fine-tuning](10_batchnorm_finetuning.ipynb) | a BatchNorm base fine-tuned with `base(x, training=False)`, which Keras 3's `fit` overrides | `trainable = False` on every BatchNorm layer, convolutions trainable |
-# | 11 | [Capstone: the doctor](11_capstone.ipynb) | a pipeline with five faults at once | `labkit.doctor.diagnose`, then one fix at a time |
+# | 11 | [Capstone: the doctor](11_capstone.ipynb) | a pipeline with four faults at once, and a training plan the doctor flags as info | `labkit.doctor.diagnose`, then one fix at a time; then the head first and every block at 1e-4 |
 #
 # ## How to run it
 #

@@ -121,7 +121,7 @@ plots.plot_lr_range(lrs, losses, suggested);
 # %% [markdown]
 # First the same network at the measured rate, with the cosine decay: that isolates the
 # learning rate. Then the course's CNN (`scratch.COURSE`: BatchNorm, 32-64-128 filters,
-# 12 epochs, `scratch.COURSE_FIT`: a cosine decay from 3e-3): a model that works. Its own range
+# 18 epochs, `scratch.COURSE_FIT`: a cosine decay from 3e-3): a model that works. Its own range
 # test says whether 3e-3 is a sensible peak.
 
 # %%

@@ -68,7 +68,7 @@ data = lessondata.load_lesson_data(dataclasses.replace(lab.profile, dataset="sha
                                    seed=lab.seed)
 print(data.describe())
 EPOCHS, NAMES = lab.profile.epochs, list(data.class_names)
-# The course's CNN and recipe (BatchNorm, Adam with a cosine decay, 12 epochs: see lesson 01):
+# The course's CNN and recipe (BatchNorm, Adam with a cosine decay, 18 epochs: see lesson 01):
 # the bugs here are in loading the images, not in the network.
 FIT = scratch.COURSE_FIT.replace(seed=lab.seed)
 

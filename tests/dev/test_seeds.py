@@ -202,3 +202,8 @@ def test_seeds_execute_copies_and_record_a_failing_seed(course, capsys):
     copies = sorted(p.relative_to(course).as_posix() for p in course.glob("artifacts/**/*.ipynb"))
     assert copies == [f"artifacts/seeds/seed-{seed}/99_tiny.ipynb" for seed in (42, 43)]
     assert seeds.main(["--root", str(course), "--check"]) == 0
+    # a later run of every lesson with another seed adds it and keeps the seeds measured before
+    assert seeds.main(["--root", str(course), "--seeds", "44"]) == 0
+    entry = json.loads((course / "docs" / "seeds.json").read_text())["notebooks"]["99_tiny"]
+    assert sorted(entry["runs"]) == ["42", "43", "44"]
+    assert entry["results"][0]["failure"] == {"42": 4.2, "43": 4.3, "44": 4.4}

@@ -28,7 +28,7 @@ def test_unfrozen_base_with_plenty_of_labels_is_only_info():
     report = doctor.diagnose(model, x, y, preprocess=preprocess, run_lr_test=False)
     finding = flagged(report, "unfrozen_base", "info")
     assert "about 200 labelled images per class" in finding.evidence
-    assert "depends on the regime" in finding.evidence
+    assert "head trained first" in finding.evidence and "1e-4" in finding.fix
     assert "unfrozen_base" not in [f.check for f in report.problems]
 
 
@@ -47,6 +47,19 @@ def test_unfrozen_base_at_a_fine_tuning_lr_is_a_note():
     report = doctor.diagnose(model, XB, YB, preprocess=preprocess, run_lr_test=False)
     assert "unfrozen_base" not in report
     assert any("unfrozen_base" in note and "1e-05" in note for note in report.notes)
+
+
+def test_unfrozen_base_at_exactly_1e4_is_a_fine_tuning_rate():
+    # Keras keeps 1e-4 in float32 (9.99999974e-05): lesson 02's rate must read as fine-tuning,
+    # and the note must not call it "below" itself
+    model, _, preprocess = minivgg(frozen=False, lr=1e-4)
+    report = doctor.diagnose(model, XB, YB, preprocess=preprocess, run_lr_test=False)
+    assert "unfrozen_base" not in report
+    note = next(n for n in report.notes if n.startswith("unfrozen_base"))
+    assert "at most 1e-04" in note and "below" not in note
+    model, _, preprocess = minivgg(frozen=False, lr=2e-4)
+    report = doctor.diagnose(model, XB, YB, preprocess=preprocess, run_lr_test=False)
+    assert "above 1e-04" in flagged(report, "unfrozen_base", "problem").evidence
 
 
 def test_unfrozen_base_given_separately_with_lr_argument():
