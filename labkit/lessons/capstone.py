@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from labkit import doctor, models, splits, train
+from labkit import doctor, models, splits, train, transfer
 from labkit.config import Profile, seed_everything
 from labkit.lessondata import LessonData
 
@@ -23,14 +23,14 @@ class Pipeline:
     # True: lesson 02's recipe. The head first on the frozen base (at ``lr``), then every block
     # at ``finetune_lr`` for ``FINE_TUNE_EPOCHS``; the doctor examines the second stage.
     staged: bool = False
-    finetune_lr: float = 1e-4
+    finetune_lr: float = transfer.FINE_TUNE_FIT.lr
 
     def fixed(self, **changes) -> Pipeline:
         """A copy with some faults fixed."""
         return dataclasses.replace(self, **changes)
 
 
-FINE_TUNE_EPOCHS = 2  # a staged pipeline's second stage (``transfer.FINE_TUNE_FIT``'s epochs)
+FINE_TUNE_EPOCHS = transfer.FINE_TUNE_FIT.epochs  # a staged pipeline's second stage
 
 
 def build(p: Pipeline, profile: Profile, n_classes: int):
