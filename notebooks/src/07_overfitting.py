@@ -53,7 +53,8 @@ lab = labkit.setup()
 data = lessondata.load_lesson_data(lab.profile, seed=lab.seed)
 print(data.describe())
 PER_CLASS, EPOCHS = 30, 40  # a small training set, and enough epochs to memorise it
-small = data.with_train(splits.per_class_indices(data.y_train, PER_CLASS, seed=lab.seed))
+small_idx = splits.per_class_indices(data.y_train, PER_CLASS, seed=lab.seed)
+small = data.with_train(small_idx)
 x_small, y_small = small.x_train, small.y_train  # = overfitting.balanced_subset(...)
 val = (data.x_val, data.y_val)
 FIT = FitSettings(epochs=EPOCHS, batch_size=overfitting.BATCH_SIZE, seed=lab.seed)  # Adam 1e-3
@@ -292,8 +293,7 @@ plots.plot_side_by_side(
 
 # %%
 base, caffe = transfer.lesson_base(lab.profile)
-small_feats = transfer.features(base, data, caffe, size=lab.profile.base_size).with_train(
-    splits.per_class_indices(data.y_train, PER_CLASS, seed=lab.seed))
+small_feats = transfer.features(base, data, caffe, size=lab.profile.base_size).with_train(small_idx)
 HEAD_FIT = FitSettings(epochs=lab.profile.head_epochs, seed=lab.seed, progress=False)
 small_head, _ = transfer.train_head(small_feats, small, name="pretrained: head", fit=HEAD_FIT)
 head_test = train.evaluate(small_head, small_feats.test, data.y_test, data.n_classes)
