@@ -8,6 +8,7 @@ from labkit import scratch, widgets
 from labkit.lessondata import LessonData
 from labkit.session import Lab
 from labkit.train import FitSettings
+from labkit.warm import WarmModels
 
 INPUTS = {"0-1 (Rescaling layer)": True, "raw 0-255": False}
 
@@ -47,13 +48,14 @@ def scratch_panel(lab: Lab, data: LessonData, *, title: str, lr: float = 1e-3,
     }
     if schedule:
         controls["schedule"] = widgets.dropdown("schedule", ["constant", "ReduceLROnPlateau"])
+    warm = WarmModels()
 
     def train_fn(settings: dict[str, Any], callbacks: list):
         fit = _fit(lab, settings, _plateau_callbacks(settings) + callbacks,
                    optimizer=settings["optimizer"])
         _, run = scratch.train_scratch(data, name="panel", fit=fit,
                                        network=NETWORKS[settings["network"]],
-                                       rescale=INPUTS[settings["inputs"]])
+                                       rescale=INPUTS[settings["inputs"]], warm=warm)
         return run
 
     return widgets.RetrainPanel(train_fn, controls, title=title)
@@ -103,13 +105,17 @@ def resolution_panel(lab: Lab, data: LessonData) -> widgets.RetrainPanel:
         "cut": widgets.dropdown("cut after", ["block5", "block4", "block3"], "block5"),
         "epochs": widgets.epochs_slider(lab.profile.head_epochs, max=40),
     }
+    warm, bases = WarmModels(), {}
 
     def train_fn(settings: dict[str, Any], callbacks: list):
-        base, preprocess = transfer.lesson_base(lab.profile, size=settings["size"])
-        base = models.cut_after(base, settings["cut"])
+        where = (settings["size"], settings["cut"])
+        if where not in bases:  # loading the weights again would cost more than the head
+            base, preprocess = transfer.lesson_base(lab.profile, size=settings["size"])
+            bases[where] = models.cut_after(base, settings["cut"]), preprocess
+        base, preprocess = bases[where]
         feats = transfer.features(base, data, preprocess, size=settings["size"])
         _, run = transfer.train_head(feats, data, name="panel",
-                                     fit=_fit(lab, settings, callbacks))
+                                     fit=_fit(lab, settings, callbacks), warm=warm)
         return run
 
     return widgets.RetrainPanel(train_fn, controls, title="Input size and depth")
@@ -130,6 +136,7 @@ def imbalance_panel(lab: Lab, data: LessonData, base, preprocess,
         "fix": widgets.dropdown("fix", list(IMBALANCE_FIXES), "none"),
         "epochs": widgets.epochs_slider(lab.profile.head_epochs, max=40),
     }
+    warm = WarmModels()
 
     def train_fn(settings: dict[str, Any], callbacks: list):
         x, y = splits.make_imbalanced(data.x_train, data.y_train, ratio=settings["ratio"],
@@ -142,7 +149,7 @@ def imbalance_panel(lab: Lab, data: LessonData, base, preprocess,
         elif settings["fix"] == "oversampling":
             extra["x_train"], extra["y_train"] = splits.oversample(feats.train, y, seed=lab.seed)
         _, run = transfer.train_head(feats, imbalanced, name="panel",
-                                     fit=_fit(lab, settings, callbacks), **extra)
+                                     fit=_fit(lab, settings, callbacks), warm=warm, **extra)
         return run
 
     return widgets.RetrainPanel(train_fn, controls, title="Class imbalance")
@@ -162,9 +169,10 @@ def split_panel(lab: Lab, data: LessonData, x_sorted, y_sorted) -> widgets.Retra
         "fraction": widgets.float_slider("validation fraction", 0.2, 0.1, 0.5, 0.05),
         "epochs": widgets.epochs_slider(lab.profile.epochs, max=30),
     }
+    warm = WarmModels()
 
     def train_fn(settings: dict[str, Any], callbacks: list):
-        common = dict(name="panel", fit=_fit(lab, settings, callbacks))
+        common = dict(name="panel", fit=_fit(lab, settings, callbacks), warm=warm)
         if settings["split"] == SPLITS[0]:
             _, run = scratch.train_scratch(data, x_train=x_sorted, y_train=y_sorted,
                                            validation_split=settings["fraction"], **common)
@@ -268,6 +276,7 @@ def channel_order_panel(lab: Lab, data: LessonData, train_sets: dict[str, Any],
         "serving": widgets.dropdown("served images", list(SERVING), serving),
         "epochs": widgets.epochs_slider(lab.profile.epochs, max=30),
     }
+    warm = WarmModels()
 
     def train_fn(settings: dict[str, Any], callbacks: list):
         x_train = np.asarray(train_sets[settings["training"]])
@@ -276,7 +285,8 @@ def channel_order_panel(lab: Lab, data: LessonData, train_sets: dict[str, Any],
         if x_train.shape[-1] == 1:
             x_val = channel_order.to_grayscale(x_val)
         split = dataclasses.replace(data, x_train=x_train, x_val=x_val)
-        _, run = scratch.train_scratch(split, name="panel", fit=_fit(lab, settings, callbacks))
+        _, run = scratch.train_scratch(split, name="panel", fit=_fit(lab, settings, callbacks),
+                                       warm=warm)
         return run
 
     return widgets.RetrainPanel(train_fn, controls, title="Training and serving loaders")

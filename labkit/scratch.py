@@ -15,6 +15,7 @@ from labkit import models, train
 from labkit.config import seed_everything
 from labkit.lessondata import LessonData
 from labkit.train import FitSettings
+from labkit.warm import WarmModels
 
 
 @dataclass(frozen=True)
@@ -55,18 +56,22 @@ def train_scratch(
     y_train: np.ndarray | None = None,
     class_weight: dict[int, float] | None = None,
     validation_split: float = 0.0,
+    warm: WarmModels | None = None,
 ):
     """``build_scratch`` then train with ``fit``. Returns ``(model, run)``.
 
     The model sees raw pixels unless ``rescale``. ``x_train``/``y_train`` replace the lesson's
     training set (imbalanced or oversampled variants). Validation uses ``data``'s validation
     set, unless ``validation_split`` asks Keras to hold out the last fraction of the training
-    arrays.
+    arrays. ``warm``: train a kept, already traced model of the same build instead (a panel's
+    later clicks; same numbers, no retracing).
     """
     x = data.x_train if x_train is None else x_train
     y = data.y_train if y_train is None else y_train
     n_fit = int(round(len(x) * (1 - validation_split)))
     model = build_scratch(data, fit=fit, rescale=rescale, network=network, n_examples=n_fit)
+    if warm is not None:
+        model = warm.adopt(model)
     run = train.fit_with(model, x, y, fit, name=name,
                          validation_data=None if validation_split else (data.x_val, data.y_val),
                          validation_split=validation_split, class_weight=class_weight)

@@ -15,6 +15,7 @@ from labkit import models, train
 from labkit.config import Profile, seed_everything
 from labkit.lessondata import LessonData
 from labkit.train import FitSettings
+from labkit.warm import WarmModels
 
 
 def lesson_base(profile: Profile, size: int | None = None, weights="default",
@@ -61,16 +62,20 @@ def train_head(
     y_train: np.ndarray | None = None,
     x_train: np.ndarray | None = None,
     class_weight: dict[int, float] | None = None,
+    warm: WarmModels | None = None,
 ):
     """Train a softmax head on frozen features with ``fit``; returns ``(head, run)``.
 
     ``x_train``/``y_train`` replace the training features/labels (e.g. after oversampling).
+    ``warm``: train a kept, already traced head of the same shape instead (``labkit.warm``).
     """
     seed_everything(fit.seed)
     x = feats.train if x_train is None else x_train
     y = data.y_train if y_train is None else y_train
     head = models.compile_classifier(models.classifier_head(x.shape[1:], data.n_classes),
                                      lr=fit.lr, optimizer=fit.optimizer)
+    if warm is not None:
+        head = warm.adopt(head)
     run = train.fit_with(head, x, y, fit, name=name, validation_data=(feats.val, data.y_val),
                          class_weight=class_weight)
     return head, run

@@ -65,3 +65,13 @@ def test_finetune_panel_trains_on_the_chosen_labels_per_class(quick_lab, tiny_da
     assert list(panel.controls) == ["per_class", "strategy", "blocks", "lr", "epochs"]
     run = run_panel(panel, per_class=1, strategy=strategy, blocks=1, epochs=1)
     assert run.epochs == 1 and math.isfinite(run.last("loss"))
+
+
+def test_a_second_click_reuses_the_traced_model_and_repeats_the_numbers(quick_lab, tiny_data,
+                                                                        run_panel):
+    panel = panels.scratch_panel(quick_lab, tiny_data, title="twice")
+    first, second = run_panel(panel, epochs=1), run_panel(panel, epochs=1)
+    assert second.history == first.history  # same seed, same settings: the same run
+    panel.controls["lr"].value = 1e-2
+    third = run_panel(panel, epochs=1)
+    assert third.history["val_loss"] != first.history["val_loss"]  # the new rate took effect

@@ -1,0 +1,65 @@
+"""Compiled models kept warm between a panel's runs: the same traced graph, fresh weights.
+
+Keras traces a model's training step the first time ``fit`` runs it (about 1-2 s on 2 cores
+for the course's CNNs). A panel builds a new model on every click, so every click paid that
+again. ``WarmModels.adopt(fresh)`` returns the model trained by an earlier click of the same
+architecture and compilation, given ``fresh``'s initial weights and a zeroed optimizer at
+``fresh``'s learning rate: training it gives the same numbers as training ``fresh`` (the
+tests check this), without tracing again.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def _layer_config(layer) -> dict[str, Any]:
+    config = layer.get_config()
+    config.pop("name", None)
+    return config
+
+
+def signature(model) -> str:
+    """What must match for one compiled model to stand in for another: each layer's type and
+    configuration (names aside), each weight's shape, and the compile arguments (optimizer,
+    loss, metrics), the learning rate aside."""
+    compiled = model._compile_config.serialize()
+    compiled["optimizer"]["config"].pop("learning_rate", None)
+    compiled["optimizer"]["config"].pop("name", None)
+    layers = [[type(layer).__name__, _layer_config(layer), [list(w.shape) for w in layer.weights]]
+              for layer in model.layers]
+    return json.dumps({"layers": layers, "compiled": compiled}, sort_keys=True, default=repr)
+
+
+class WarmModels:
+    """Compiled models by ``signature``; ``adopt`` hands back a warm one when there is one."""
+
+    def __init__(self) -> None:
+        self._models: dict[str, Any] = {}
+        self.hits = 0
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def adopt(self, fresh):
+        """The model to train in place of the compiled ``fresh``: a kept one with ``fresh``'s
+        weights, its optimizer state zeroed and ``fresh``'s learning rate; or ``fresh`` itself
+        (kept for the next run) when none matches or the learning rate is a schedule."""
+        import keras
+
+        rate = fresh.optimizer.learning_rate
+        if isinstance(fresh.optimizer._learning_rate,
+                      keras.optimizers.schedules.LearningRateSchedule):
+            return fresh  # a schedule is traced into the step: never reuse across schedules
+        key = signature(fresh)
+        kept = self._models.get(key)
+        if kept is None:
+            self._models[key] = fresh
+            return fresh
+        kept.set_weights(fresh.get_weights())
+        for variable in kept.optimizer.variables:
+            variable.assign(keras.ops.zeros(variable.shape, variable.dtype))
+        kept.optimizer.learning_rate.assign(float(keras.ops.convert_to_numpy(rate)))
+        self.hits += 1
+        return kept
