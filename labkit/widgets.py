@@ -31,7 +31,7 @@ from labkit import (
 )
 
 History = dict[str, list[float]]
-LIVE_REDRAW_SECONDS = 0.5  # the live figure is redrawn at most this often (and at the end)
+LIVE_REDRAW_SECONDS = 1.0  # the live figure is redrawn at most this often (and at the end)
 TrainFn = Callable[[dict[str, Any], list[keras.callbacks.Callback]], Any]
 
 

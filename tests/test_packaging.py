@@ -214,5 +214,5 @@ def test_each_reader_gets_a_document():
     assert "make test" in readme and "make lab" in readme
     contributing = (ROOT / "docs" / "contributing.md").read_text()
     assert "make notebooks" in contributing and "notebooks/src" in contributing
-    assert "<!-- bench:start -->" in contributing and "<!-- bench:end -->" in contributing
+    assert "<!-- bench:start -->" in readme and "<!-- bench:end -->" in readme
     assert "make student" in (ROOT / "docs" / "instructors.md").read_text()

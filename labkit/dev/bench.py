@@ -399,8 +399,66 @@ def _check_epochs(panel, epochs: int) -> None:
         raise RuntimeError(f"panel runs trained {sorted(trained)} epochs, not {epochs}")
 
 
+def _click_breakdown(panel) -> Figures:
+    """One more click of ``panel``, timed part by part: seconds before training starts (build
+    the model, adopt a warm one), the first epoch's extra over a later one (tracing), training
+    steps, validation, live drawing (on its own thread, overlapping training) and the final
+    figures after training (last live figure, runs table, comparison plot)."""
+    import keras
+
+    marks: dict[str, Any] = {"epochs": [], "validation": [], "drawing": []}
+
+    class Marks(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            marks["train_begin"] = time.perf_counter()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            marks["epoch"] = time.perf_counter()
+
+        def on_test_begin(self, logs=None):
+            marks["test"] = time.perf_counter()
+
+        def on_test_end(self, logs=None):
+            marks["validation"].append(time.perf_counter() - marks["test"])
+
+        def on_epoch_end(self, epoch, logs=None):
+            marks["epochs"].append(time.perf_counter() - marks["epoch"])
+
+        def on_train_end(self, logs=None):
+            marks["train_end"] = time.perf_counter()
+
+    train_fn, draw_live = panel.train_fn, panel._draw_live
+
+    def timed_draw(*args, **kwargs):
+        started = time.perf_counter()
+        draw_live(*args, **kwargs)
+        marks["drawing"].append(time.perf_counter() - started)
+
+    panel.train_fn = lambda settings, callbacks: train_fn(settings, [Marks(), *callbacks])
+    panel._draw_live = timed_draw
+    try:
+        started = time.perf_counter()
+        _panel_click(panel)
+        finished = time.perf_counter()
+    finally:
+        panel.train_fn, panel._draw_live = train_fn, draw_live
+    epochs, validation = marks["epochs"], marks["validation"]
+    steady = _median(epochs[1:]) if len(epochs) > 1 else epochs[0]
+    return {
+        "total_s": finished - started,
+        "before_training_s": marks["train_begin"] - started,
+        "first_epoch_extra_s": max(epochs[0] - steady, 0.0),
+        "training_steps_s": sum(epochs) - sum(validation) - max(epochs[0] - steady, 0.0),
+        "validation_s": sum(validation),
+        "live_drawing_s": sum(marks["drawing"]),
+        "live_draws": len(marks["drawing"]),
+        "after_training_s": finished - marks["train_end"],
+    }
+
+
 def bench_panel(s: Settings) -> Figures:
-    """Latency of the lessons' scratch RetrainPanel: first click (cold) and later clicks."""
+    """Latency of the lessons' scratch RetrainPanel: first click (cold) and later clicks, and
+    where a later click's time goes (``_click_breakdown``)."""
     from labkit import panels
 
     lab, data = _panel_lab(s)
@@ -409,6 +467,7 @@ def bench_panel(s: Settings) -> Figures:
     panel.controls["epochs"].value = epochs
     cold_first, cold_done = _panel_click(panel)
     warm = [_panel_click(panel) for _ in range(s.repeats)]
+    breakdown = _click_breakdown(panel)
     _check_epochs(panel, epochs)
     return {
         "train_images": len(data.x_train),
@@ -418,6 +477,7 @@ def bench_panel(s: Settings) -> Figures:
         "first_click_to_done_s": cold_done,
         "to_first_epoch_s": _median([w[0] for w in warm]),
         "to_done_s": _median([w[1] for w in warm]),
+        "breakdown": breakdown,
     }
 
 
@@ -446,6 +506,7 @@ def bench_resolution_panel(s: Settings) -> Figures:
         "warm_up_to_done_s": warm_up_done,
         "to_first_epoch_s": _median([c[0] for c in clicks]),
         "to_done_s": _median([c[1] for c in clicks]),
+        "breakdown": _click_breakdown(panel),
     }
 
 
@@ -467,6 +528,87 @@ def run(settings: Settings = FULL_SETTINGS, quick: bool = False) -> Figures:
         figures[name] = step(settings)
         _log(f"  {name} took {time.perf_counter() - started:.1f} s")
     return figures
+
+
+# -- targets ---------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """A speed target: a figure computed from the measurements, and its limit."""
+
+    what: str
+    figure: Callable[[Figures], float]
+    limit: float
+    unit: str  # "s", "x" or "%" (a fraction shown as a percentage)
+    strict: bool = True  # below the limit (True) or at most the limit (False)
+
+    def value(self, figures: Figures) -> float | None:
+        """The figure, or None when its section was not measured."""
+        try:
+            return float(self.figure(figures))
+        except (KeyError, TypeError, ZeroDivisionError):
+            return None
+
+    def met(self, figures: Figures) -> bool | None:
+        value = self.value(figures)
+        if value is None:
+            return None
+        return value < self.limit if self.strict else value <= self.limit
+
+    def show(self, value: float) -> str:
+        return f"{value:.0%}" if self.unit == "%" else f"{_n(value)} {self.unit}".replace(" x", "x")
+
+
+def pipeline_overhead(figures: Figures) -> float:
+    """How much longer an epoch takes fed by the augmented tf.data pipeline than by arrays."""
+    p = figures["pipeline"]
+    return p["tf_data_s_per_epoch"] / p["in_memory_s_per_epoch"] - 1
+
+
+# The targets of issue 18, on an idle 2-core machine in the quick profile.
+TARGETS = (
+    Target("scratch panel: Train click to final curves (median of later clicks)",
+           lambda f: f["panel"]["to_done_s"], 5.0, "s"),
+    Target("scratch panel: Train click to first epoch drawn",
+           lambda f: f["panel"]["to_first_epoch_s"], 1.5, "s"),
+    Target("cached-features panel: Train click to final curves",
+           lambda f: f["resolution_panel"]["to_done_s"], 2.0, "s"),
+    Target("augmented tf.data pipeline: epoch time over in-memory arrays", pipeline_overhead,
+           0.10, "%", strict=False),
+    Target("scratch panel: first click (tracing) over a later click",
+           lambda f: f["panel"]["first_click_to_done_s"] / f["panel"]["to_done_s"], 2.0, "x"),
+)
+
+
+def target_rows(figures: Figures) -> list[tuple[str, str, str, str]]:
+    """(target, measured, limit, met) for every target whose figures were measured."""
+    out = []
+    for target in TARGETS:
+        value = target.value(figures)
+        if value is None:
+            continue
+        limit = ("< " if target.strict else "<= ") + target.show(target.limit)
+        out.append((target.what, target.show(value), limit,
+                    "met" if target.met(figures) else "**not met**"))
+    return out
+
+
+BREAKDOWN = (("before_training_s", "before training (build the model, adopt a warm one)"),
+             ("first_epoch_extra_s", "first epoch over a later one (tracing)"),
+             ("training_steps_s", "training steps"),
+             ("validation_s", "validation after each epoch"),
+             ("live_drawing_s", "live figure drawn (its own thread, overlaps training)"),
+             ("after_training_s", "after training (last figure, runs table, comparison plot)"))
+
+
+def breakdown_rows(figures: Figures) -> list[tuple[str, ...]]:
+    """(part, scratch panel seconds, cached-features panel seconds) of one later click."""
+    panels = [figures.get(name, {}).get("breakdown") for name in ("panel", "resolution_panel")]
+    if not any(panels):
+        return []
+    out = [(label, *(f"{b[key]:.2f}" if b else "-" for b in panels)) for key, label in BREAKDOWN]
+    out.append(("total, Train click to final curves",
+                *(f"{b['total_s']:.2f}" if b else "-" for b in panels)))
+    return out
 
 
 # -- rendering -------------------------------------------------------------------------------
@@ -547,9 +689,17 @@ def rows(figures: Figures) -> list[tuple[str, str]]:
 
 
 def markdown_table(figures: Figures) -> str:
-    """The figures as a two-column markdown table (for README)."""
+    """The figures as a two-column markdown table (for README), then the targets and where a
+    panel click's time goes."""
     lines = ["| measurement | value |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in rows(figures)]
+    if targets := target_rows(figures):
+        lines += ["", "| target | measured | limit | |", "|---|---|---|---|"]
+        lines += [f"| {' | '.join(row)} |" for row in targets]
+    if parts := breakdown_rows(figures):
+        lines += ["", "| one later click, seconds | scratch panel | cached-features panel |",
+                  "|---|---|---|"]
+        lines += [f"| {' | '.join(row)} |" for row in parts]
     meta = figures.get("meta", {})
     if meta:
         lines.append("")
@@ -564,6 +714,10 @@ def markdown_table(figures: Figures) -> str:
 def text_table(figures: Figures) -> str:
     """The figures as an aligned plain-text table (for the terminal)."""
     pairs = rows(figures)
+    pairs += [(f"target: {what}", f"{value} ({limit}): {met.strip('*')}")
+              for what, value, limit, met in target_rows(figures)]
+    pairs += [(f"click breakdown: {part}", f"{scratch} s (scratch panel), {cached} s (cached)")
+              for part, scratch, cached in breakdown_rows(figures)]
     width = max((len(name) for name, _ in pairs), default=0)
     return "\n".join(f"{name.ljust(width)}  {value}" for name, value in pairs)
 

@@ -5,8 +5,8 @@ These blocks are written by commands, never by hand:
 - ``README.md`` ``results``: the results table, from the notebooks' own ``RESULT`` lines;
 - ``README.md`` ``badges``: "Open in Colab" / Binder links from ``[project.urls] Repository``
   (empty while no public URL is declared);
-- ``docs/contributing.md`` ``bench``: ``docs/bench.md``, the last kept output of
-  ``python -m labkit.dev.bench --markdown``;
+- ``README.md`` ``bench``: ``docs/bench.md``, the last kept output of
+  ``python -m labkit.dev.bench --markdown`` (figures, speed targets, a panel click's parts);
 - ``README.md`` ``seeds``: margins over seeds 42-44, from ``docs/seeds.json``
   (``python -m labkit.dev.seeds``, which adds it to the blocks ``notebooks`` checks).
 
@@ -78,7 +78,7 @@ def _bench(root: Path) -> str:
 BLOCKS = (
     Block(Path("README.md"), "results", _results, "python -m labkit.dev.notebooks --no-execute"),
     Block(Path("README.md"), "badges", _badges, "python -m labkit.dev.notebooks --no-execute"),
-    Block(Path("docs/contributing.md"), "bench", _bench,
+    Block(Path("README.md"), "bench", _bench,
           f"python -m labkit.dev.bench --markdown > {BENCH_FILE}, then "
           "python -m labkit.dev.notebooks --no-execute"),
 )

@@ -87,6 +87,10 @@ def test_figures_are_positive_numbers(quick_run):
         for key, value in figures[section].items():
             if isinstance(value, str) or value is None:  # e.g. feature_shape "2x2x64"
                 continue
+            if key == "breakdown":  # seconds of each part of a click (tracing may be ~0)
+                assert all(v >= 0 for v in value.values()), value
+                assert value["total_s"] >= value["training_steps_s"] > 0, value
+                continue
             assert isinstance(value, numbers.Real) and not isinstance(value, bool), (key, value)
             assert value > 0, (section, key, value)
     assert figures["machine"]["cpu_count"] >= 1
@@ -108,10 +112,13 @@ def test_markdown_table_has_a_header_row(quick_run):
     _, figures = quick_run
     lines = bench.markdown_table(figures).splitlines()
     assert lines[0] == "| measurement | value |" and lines[1] == "|---|---|"
-    body = [line for line in lines[2:] if line.startswith("| ")]
+    first_table = lines[:lines.index("")]
+    body = [line for line in first_table[2:] if line.startswith("| ")]
     assert len(body) == len(bench.rows(figures)) >= 16
     assert all(line.count(" | ") == 1 and line.endswith(" |") for line in body)
     assert "`python -m labkit.dev.bench --quick --markdown`" in lines[-1]
+    assert "| target | measured | limit | |" in lines  # then the speed targets
+    assert len([t for t in bench.target_rows(figures)]) == len(bench.TARGETS)
 
 
 def test_markdown_table_skips_missing_sections():
