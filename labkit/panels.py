@@ -15,9 +15,11 @@ INPUTS = {"0-1 (Rescaling layer)": True, "raw 0-255": False}
 
 def _fit(lab: Lab, settings: dict[str, Any], callbacks: list, **changes) -> FitSettings:
     """A panel run's fit settings: the panel's epochs (and LR, if it has that control), the
-    lab's seed, the panel's callbacks, no epoch lines; ``changes`` override any of them."""
+    lab's seed, the panel's callbacks, no epoch lines, a tf.data feed (``FitSettings.feed``);
+    ``changes`` override any of them."""
     values: dict[str, Any] = {"epochs": settings["epochs"], "seed": lab.seed,
-                              "callbacks": tuple(callbacks), "progress": False}
+                              "callbacks": tuple(callbacks), "progress": False,
+                              "feed": "pipeline"}
     if "lr" in settings:
         values["lr"] = settings["lr"]
     return FitSettings(**{**values, **changes})

@@ -63,6 +63,7 @@ def check_lr(lr: float, name: str = "lr") -> float:
 
 
 SCHEDULES = ("constant", "cosine")
+FEEDS = ("arrays", "pipeline")
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,13 @@ class FitSettings:
     ``seed`` seeds everything before the model is built; ``progress`` prints one line per epoch;
     ``callbacks`` are Keras callbacks added to the fit. ``optimizer`` is ``"adam"`` or ``"sgd"``
     (momentum 0.9). ``schedule``: ``"constant"`` (``lr`` throughout) or ``"cosine"`` (``lr``
-    decaying to 0 over the run, ``optimizer_for``). Change a few settings with
-    ``settings.replace(lr=0.01)``.
+    decaying to 0 over the run, ``optimizer_for``). ``feed``: ``"arrays"`` hands NumPy arrays to
+    Keras as they are (the lessons' runs); ``"pipeline"`` feeds them through cached tf.data
+    pipelines (``pipelines.make_pipeline``, shuffled with ``seed``): the same epochs and batch
+    size in another shuffled order, with less overhead per epoch (a head on cached features
+    trains about twice as fast; the panels use it). It needs integer class labels and no
+    ``validation_split``; otherwise the arrays go to Keras as they are. Change a few settings
+    with ``settings.replace(lr=0.01)``.
     """
 
     epochs: int = 5
@@ -86,6 +92,7 @@ class FitSettings:
     progress: bool = True
     callbacks: tuple = ()
     schedule: str = "constant"
+    feed: str = "arrays"
 
     def __post_init__(self):
         if int(self.epochs) != self.epochs or self.epochs < 1:
@@ -99,6 +106,8 @@ class FitSettings:
             raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {self.schedule!r}")
+        if self.feed not in FEEDS:
+            raise ValueError(f"feed must be one of {list(FEEDS)}, got {self.feed!r}")
         object.__setattr__(self, "callbacks", tuple(self.callbacks or ()))
 
     def replace(self, **changes) -> FitSettings:
@@ -192,6 +201,12 @@ def fit(
     return Run(name=name, history=hist, seconds=seconds)
 
 
+def _class_labels(y) -> bool:
+    """True for a 1-D array of integer class labels (what ``make_pipeline`` takes)."""
+    y = np.asarray(y)
+    return y.ndim == 1 and y.dtype.kind in "iu"
+
+
 def fit_with(model, x, y, settings: FitSettings, *, name: str, **data) -> Run:
     """``fit`` with a ``FitSettings``' epochs, batch size, callbacks and progress.
 
@@ -199,6 +214,16 @@ def fit_with(model, x, y, settings: FitSettings, *, name: str, **data) -> Run:
     ``class_weight``, ``shuffle``). The model is compiled already (``settings.lr`` and
     ``settings.optimizer`` are used by whoever compiled it).
     """
+    if settings.feed == "pipeline" and _class_labels(y) and not data.get("validation_split"):
+        from labkit.pipelines import make_pipeline
+
+        x = make_pipeline(x, y, settings.batch_size, shuffle=data.pop("shuffle", True),
+                          seed=settings.seed)
+        y = None
+        validation = data.get("validation_data")
+        if validation is not None and len(validation) == 2 and _class_labels(validation[1]):
+            data["validation_data"] = make_pipeline(*validation, settings.batch_size,
+                                                    shuffle=False)
     return fit(model, x, y, name=name, epochs=settings.epochs, batch_size=settings.batch_size,
                callbacks=list(settings.callbacks), progress=settings.progress, **data)
 

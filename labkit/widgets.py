@@ -26,6 +26,7 @@ from IPython.display import display
 
 from labkit import (
     config,  # noqa: F401  (sets TF log level before TF is imported)
+    live_svg,
     plots,
     train,
 )
@@ -54,9 +55,8 @@ class LiveDrawer:
     """Draws the live figure in a thread of its own, so training never waits for a picture.
 
     ``request(history)`` hands over the latest history and returns at once; the thread draws
-    the newest one it has, at most every ``LIVE_REDRAW_SECONDS`` after the first (drawing a PNG
-    takes ~0.15 s on 2 cores, longer than an epoch on cached features). ``close()`` stops the
-    thread after any draw in progress; the caller draws the final epoch itself.
+    the newest one it has, at most every ``LIVE_REDRAW_SECONDS`` after the first. ``close()``
+    stops the thread after any draw in progress; the caller draws the final epoch itself.
     """
 
     def __init__(self, draw: Callable[[History], None]):
@@ -156,6 +156,14 @@ def _curves_png(runs: Sequence[train.Run], metrics: Sequence[str], title: str,
     fig = Figure(figsize=(4.6 * len(metrics), 3.2))
     plots.draw_curves(fig, runs, metrics, colours=colours, title=title)
     return _png_output(fig, title or "curves")
+
+
+def _svg_output(history: History, metrics: Sequence[str], title: str,
+                colour: int) -> dict[str, Any]:
+    """``live_svg.curves_svg`` as a display_data entry (the live figure: fast to redraw)."""
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"image/svg+xml": live_svg.curves_svg(history, metrics, title, colour),
+                     "text/plain": f"<{title}>"}}
 
 
 def _colour(number: int) -> int:
@@ -299,9 +307,8 @@ class RetrainPanel:
         if n == self._drawn_epochs:
             return
         self._drawn_epochs = n
-        live = train.Run(f"run {number}", history)
         self.live_out.outputs = (
-            _curves_png([live], ["loss", self.metric], f"Run {number}", [_colour(number)]),)
+            _svg_output(history, ["loss", self.metric], f"Run {number}", _colour(number)),)
 
     def _epoch_done(self, number: int, history: History, drawer: LiveDrawer) -> None:
         """After each epoch (training thread): the status line now, the figure by ``drawer``."""

@@ -103,10 +103,33 @@ def test_fit_settings_defaults_replace_and_callbacks():
     ({"lr": "fast"}, "lr must be a number > 0, got 'fast'"),
     ({"optimizer": "rmsprop"}, "optimizer must be one of \\['adam', 'sgd'\\]"),
     ({"schedule": "linear"}, "schedule must be one of \\['constant', 'cosine'\\]"),
+    ({"feed": "generator"}, "feed must be one of \\['arrays', 'pipeline'\\]"),
 ])
 def test_fit_settings_refuse_settings_that_cannot_train(changes, match):
     with pytest.raises(ValueError, match=match):
         FitSettings(**changes)
+
+
+def test_a_pipeline_feed_trains_the_same_batches_deterministically():
+    fit = FitSettings(epochs=2, batch_size=8, progress=False, feed="pipeline", seed=3)
+    runs = []
+    for _ in range(2):
+        keras.utils.set_random_seed(0)
+        runs.append(train.fit_with(tiny_model(), X, Y, fit, name="p",
+                                   validation_data=(X[:8], Y[:8]),
+                                   class_weight={c: 1.0 + c for c in range(int(Y.max()) + 1)}))
+    assert runs[0].history == runs[1].history and runs[0].epochs == 2
+    assert "val_accuracy" in runs[0].history
+
+
+def test_a_pipeline_feed_leaves_what_it_cannot_take_to_keras():
+    fit = FitSettings(epochs=1, batch_size=8, progress=False, feed="pipeline")
+    one_hot = np.eye(int(Y.max()) + 1, dtype="float32")[Y]
+    model = tiny_model()
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    assert train.fit_with(model, X, one_hot, fit, name="o").epochs == 1  # one-hot: arrays
+    run = train.fit_with(tiny_model(), X, Y, fit, name="s", validation_split=0.25)
+    assert "val_loss" in run.history  # validation_split needs arrays: Keras gets them
 
 
 def test_check_lr():

@@ -55,6 +55,17 @@ def test_start_trains_records_run_and_toggles_buttons():
     # each redraw replaces the figure (one live plot, one overlay), never piles them up
     assert len(panel.live_out.outputs) == 1 and len(panel.compare_out.outputs) == 1
     assert "image/png" in panel.compare_out.outputs[-1]["data"]
+    svg = panel.live_out.outputs[0]["data"]["image/svg+xml"]  # the live figure: an SVG
+    assert svg.startswith("<svg") and svg.count("<polyline") == 4  # train and val, 2 metrics
+
+
+def test_live_svg_leaves_out_values_that_are_not_finite():
+    from labkit import live_svg
+
+    svg = live_svg.curves_svg({"loss": [2.3, float("nan"), 1.0], "val_loss": [float("inf")]},
+                              ["loss"], "Run <1>")
+    assert "nan" not in svg and "inf" not in svg and "Run &lt;1&gt;" in svg
+    assert svg.count("<circle") == 2  # two finite points; the empty val curve draws nothing
 
 
 def test_stop_ends_run_early():
@@ -141,14 +152,13 @@ def test_overlay_compares_the_runs_picked():
 
 def test_live_figure_is_throttled_but_shows_the_last_epoch(monkeypatch):
     drawn = []
-    real = lw._curves_png
+    real = lw._svg_output
 
-    def counting(runs, metrics, title, colours):
-        if title.startswith("Run"):
-            drawn.append(runs[0].epochs)
-        return real(runs, metrics, title, colours)
+    def counting(history, metrics, title, colour):
+        drawn.append(len(history["loss"]))
+        return real(history, metrics, title, colour)
 
-    monkeypatch.setattr(lw, "_curves_png", counting)
+    monkeypatch.setattr(lw, "_svg_output", counting)
     monkeypatch.setattr(lw, "LIVE_REDRAW_SECONDS", 3600.0)  # only the first and the final draw
     panel = lw.RetrainPanel(lambda s, cb: tiny_fit(s, cb), controls(epochs=6))
     panel.start()
@@ -167,13 +177,18 @@ def test_panel_runs_are_train_runs_with_their_settings(run_panel):
 
 def test_live_figure_and_overlay_keep_each_runs_colour(monkeypatch, run_panel):
     colours = []
-    real = lw._curves_png
+    real, real_live = lw._curves_png, lw._svg_output
 
     def recording(runs, metrics, title, run_colours):
         colours.append((title, [r.name for r in runs], list(run_colours)))
         return real(runs, metrics, title, run_colours)
 
+    def recording_live(history, metrics, title, colour):
+        colours.append((title, [f"run {title.split()[-1]}"], [colour]))
+        return real_live(history, metrics, title, colour)
+
     monkeypatch.setattr(lw, "_curves_png", recording)
+    monkeypatch.setattr(lw, "_svg_output", recording_live)
     panel = lw.RetrainPanel(lambda s, cb: tiny_fit(s, cb), controls(epochs=1))
     run_panel(panel)
     run_panel(panel)

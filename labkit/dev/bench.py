@@ -52,6 +52,8 @@ class Settings:
     head_images: int = 2000  # 64x64 images for the frozen-base head comparison
     scratch_images: int = 2000  # 32x32 images for the scratch CNN
     pipeline_images: int = 2000  # 32x32 images per epoch for the tf.data vs legacy comparison
+    pipeline_repeats: int = 5  # epochs timed in turns (the overhead it measures is a few percent)
+    panel_repeats: int = 5  # later clicks of each panel (a click's time varies run to run)
     matmul_size: int = 2048  # side of the float32 matmul that measures the peak
     matmul_repeats: int = 10
     # Panels run on the quick profile's lesson data; None: the profile's own sizes and epochs.
@@ -64,7 +66,9 @@ class Settings:
 
 FULL_SETTINGS = Settings()
 QUICK_SETTINGS = Settings(repeats=1, shapes_images=512, head_images=256, scratch_images=256,
-                          pipeline_images=256, matmul_size=1024, matmul_repeats=3,
+                          pipeline_images=256, pipeline_repeats=1, panel_repeats=1,
+                          matmul_size=1024,
+                          matmul_repeats=3,
                           panel_train=200, panel_val=50, panel_test=50, panel_epochs=2,
                           head_panel_epochs=3)
 
@@ -311,7 +315,7 @@ def bench_pipeline(s: Settings) -> Figures:
                                   preprocess=_scale, seed=0)
 
     out: Figures = {"images": s.pipeline_images, "size": 32, "batch_size": batch,
-                    "epochs_timed": s.repeats}
+                    "epochs_timed": s.pipeline_repeats}
     have_scipy = importlib.util.find_spec("scipy") is not None  # the legacy shifts need it
     if not have_scipy:
         out["legacy_skipped"] = "ImageDataGenerator shifts need SciPy: pip install scipy"
@@ -320,7 +324,7 @@ def bench_pipeline(s: Settings) -> Figures:
     if have_scipy:
         feeds["legacy"] = (_legacy_flow(x, y, batch, seed=0), None)
     fitted = {name: (model(), xs, ys) for name, (xs, ys) in feeds.items()}
-    for name, seconds in _interleaved_epoch_seconds(fitted, s.repeats, batch).items():
+    for name, seconds in _interleaved_epoch_seconds(fitted, s.pipeline_repeats, batch).items():
         out[f"{name}_s_per_epoch"] = seconds
 
     pipeline = tf_data()
@@ -330,6 +334,7 @@ def bench_pipeline(s: Settings) -> Figures:
             pass
 
     out["tf_data_alone_s_per_epoch"] = _iterate_seconds(drain_tf_data, s.repeats)
+    out["parts_images_per_s"] = _pipeline_parts(x, y, batch, s.repeats)
     if have_scipy:
         flow = _legacy_flow(x, y, batch, seed=0)
 
@@ -346,6 +351,32 @@ def bench_pipeline(s: Settings) -> Figures:
         out["alone_speedup"] = out["legacy_alone_s_per_epoch"] / out["tf_data_alone_s_per_epoch"]
         # No pipeline can beat the model fed from memory: the most any speed-up can be here.
         out["max_speedup"] = out["legacy_s_per_epoch"] / out["in_memory_s_per_epoch"]
+    return out
+
+
+PIPELINE_PARTS = ("uint8 batches", "+ cast and 1/255", "+ RandomFlip", "+ RandomTranslation")
+
+
+def _pipeline_parts(x, y, batch: int, repeats: int) -> dict[str, float]:
+    """Images per second of ``make_pipeline`` alone as its steps are added (``PIPELINE_PARTS``):
+    which step costs what, and so how much of the augmented pipeline's overhead is the
+    augmentation's own arithmetic, which no threading or caching can remove on busy cores."""
+    import keras
+
+    from labkit import pipelines
+
+    flip = keras.layers.RandomFlip("horizontal")
+    steps = ({}, {"preprocess": _scale}, {"augment": flip, "preprocess": _scale},
+             {"augment": _augmenter(), "preprocess": _scale})
+    out = {}
+    for name, kwargs in zip(PIPELINE_PARTS, steps, strict=True):
+        pipeline = pipelines.make_pipeline(x, y, batch_size=batch, seed=0, **kwargs)
+
+        def drain(pipeline=pipeline) -> None:
+            for _ in pipeline:
+                pass
+
+        out[name] = len(x) / _iterate_seconds(drain, repeats)
     return out
 
 
@@ -466,7 +497,7 @@ def bench_panel(s: Settings) -> Figures:
     epochs = s.panel_epochs or lab.profile.epochs
     panel.controls["epochs"].value = epochs
     cold_first, cold_done = _panel_click(panel)
-    warm = [_panel_click(panel) for _ in range(s.repeats)]
+    warm = [_panel_click(panel) for _ in range(s.panel_repeats)]
     breakdown = _click_breakdown(panel)
     _check_epochs(panel, epochs)
     return {
@@ -495,7 +526,7 @@ def bench_resolution_panel(s: Settings) -> Figures:
         panel.controls["epochs"].value = s.head_panel_epochs
     settings = panel.settings()
     warm_up_first, warm_up_done = _panel_click(panel)
-    clicks = [_panel_click(panel) for _ in range(s.repeats)]
+    clicks = [_panel_click(panel) for _ in range(s.panel_repeats)]
     _check_epochs(panel, settings["epochs"])
     return {
         "train_images": len(data.x_train),
@@ -515,6 +546,8 @@ def run(settings: Settings = FULL_SETTINGS, quick: bool = False) -> Figures:
     config.seed_everything(config.DEFAULT_SEED)  # as labkit.setup() does in every notebook
     config.quiet_tensorflow()
     figures: Figures = {"meta": {"quick": quick, "repeats": settings.repeats,
+                                 "panel_repeats": settings.panel_repeats,
+                                 "pipeline_repeats": settings.pipeline_repeats,
                                  "date": time.strftime("%Y-%m-%d")}}
     steps: tuple[tuple[str, Callable[[Settings], Figures]], ...] = (
         ("machine", lambda _: machine()), ("shapes", bench_shapes),
@@ -670,6 +703,9 @@ def rows(figures: Figures) -> list[tuple[str, str]]:
             ]
         else:
             out.append(("training, legacy ImageDataGenerator.flow", pl["legacy_skipped"]))
+        if parts := pl.get("parts_images_per_s"):
+            out.append(("tf.data pipeline alone, step by step (images/s)",
+                        ", ".join(f"{name} {_n(value)}" for name, value in parts.items())))
     if p := figures.get("panel"):
         what = f"scratch panel, {p['epochs']} epochs, {p['train_images']} images"
         for label, warm, cold in (("first epoch drawn", "to_first_epoch_s",
@@ -704,7 +740,9 @@ def markdown_table(figures: Figures) -> str:
     if meta:
         lines.append("")
         command = f"python -m labkit.dev.bench{' --quick' if meta.get('quick') else ''} --markdown"
-        lines.append(f"Median of {meta.get('repeats')} repeat(s) after a warm-up (the first, "
+        lines.append(f"Median of {meta.get('repeats')} repeat(s) after a warm-up ("
+                     f"{meta.get('panel_repeats')} later clicks of each panel, "
+                     f"{meta.get('pipeline_repeats')} epochs of each feed in turns; the first, "
                      f"tracing epoch or click is kept out of the medians); measured "
                      f"{meta.get('date', '')} "
                      f"with `{command}`.")

@@ -23,6 +23,7 @@ SECTIONS = {
     "flops": {"forward_flops_per_image", "train_flops_per_image", "achieved_flops_per_s",
               "matmul_flops_per_s", "fraction_of_matmul"},
     "pipeline": {"tf_data_s_per_epoch", "tf_data_images_per_s", "in_memory_images_per_s",
+                 "parts_images_per_s",
                  "tf_data_alone_images_per_s"},
     "panel": {"to_first_epoch_s", "to_done_s", "first_click_to_first_epoch_s",
               "first_click_to_done_s"},
@@ -90,6 +91,10 @@ def test_figures_are_positive_numbers(quick_run):
             if key == "breakdown":  # seconds of each part of a click (tracing may be ~0)
                 assert all(v >= 0 for v in value.values()), value
                 assert value["total_s"] >= value["training_steps_s"] > 0, value
+                continue
+            if key == "parts_images_per_s":  # the pipeline alone, step by step
+                assert list(value) == list(bench.PIPELINE_PARTS), value
+                assert all(v > 0 for v in value.values()), value
                 continue
             assert isinstance(value, numbers.Real) and not isinstance(value, bool), (key, value)
             assert value > 0, (section, key, value)
