@@ -1,15 +1,19 @@
 """BatchNorm when fine-tuning (lesson 10): what updates, what stays frozen, and how to freeze it.
 
 In Keras 3 a BatchNormalization layer with ``trainable=False`` runs in inference mode: it
-normalises with its stored (moving) statistics and never updates them. The Keras 2 idiom of
-calling the base with ``base(x, training=False)`` inside a functional model is *not* enough:
+normalises with its stored (moving) statistics and never updates them, in every Keras 3
+version. The Keras transfer-learning guide's idiom of calling the base with
+``base(x, training=False)`` inside a functional model is *not* enough in Keras 3.0-3.15:
 ``fit`` passes ``training=True`` to every layer of a functional model that accepts it, nested
 bases included, so their BatchNorm layers still normalise with batch statistics and overwrite
-the pretrained moving statistics.
+the pretrained moving statistics (keras-team/keras#20285; upstream honours ``training=False``
+again from 3.16, keras-team/keras#23364). ``training_false_is_ignored`` asks the installed
+Keras which world it is.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,22 +80,25 @@ def finetune_with_batchnorm(
     name: str,
     fit: FitSettings,
 ) -> FinetuneResult:
-    """Fine-tune the whole ``base`` + a trained ``head`` the way the Keras 2 guides say.
+    """Fine-tune the whole ``base`` + a trained ``head`` the way the Keras guide says.
 
-    The base is called with ``training=False`` in both modes. ``bn="updating"`` leaves the
-    BatchNorm layers trainable (what that idiom gives in Keras 3); ``bn="frozen"`` sets them
-    ``trainable=False`` first (the fix). ``base`` and ``head`` are trained in place: pass fresh
-    copies for each run. ``fit.batch_size`` matters here: BatchNorm's batch statistics come
-    from it.
+    ``bn="updating"`` leaves the BatchNorm layers trainable: the code as found. In a Keras
+    whose ``fit`` ignores ``base(x, training=False)`` (3.0-3.15) the base is called that way,
+    the guide's idiom; in one that honours it, the base is called plainly (``base(x)``, as in
+    ``Sequential([base, head])``), the form in which the failure remains. ``bn="frozen"`` sets
+    the BatchNorm layers ``trainable=False`` first and calls ``base(x, training=False)``: the
+    fix, the same in both worlds. ``base`` and ``head`` are trained in place: pass fresh copies
+    for each run. ``fit.batch_size`` matters here: BatchNorm's batch statistics come from it.
     """
     if bn not in BN_MODES:
         raise ValueError(f"bn must be one of {BN_MODES}, got {bn!r}")
-    seed_everything(fit.seed)
+    base_training = wild_base_training() if bn == "updating" else False  # before seeding: the
+    seed_everything(fit.seed)  # probe trains a model once per session
     base.trainable = True
     if bn == "frozen":
         freeze_batchnorm(base)
     model = tuned_model(base, images, data.n_classes, head=head,
-                        base_training=False)  # the Keras 2 idiom, in both modes
+                        base_training=base_training)
     models.compile_classifier(model, lr=fit.lr, optimizer=fit.optimizer)
     before = moving_statistics(base)
     run = train.fit_with(model, images.train, data.y_train, fit, name=name,
@@ -99,12 +106,26 @@ def finetune_with_batchnorm(
     return FinetuneResult(model, run, statistics_drift(before, moving_statistics(base)))
 
 
+def wild_base_training() -> bool | None:
+    """How the code as found calls the base in this Keras: ``False`` (the guide's
+    ``base(x, training=False)``) where ``fit`` ignores it, else ``None`` (``base(x)``)."""
+    return False if training_false_is_ignored() else None
+
+
+def wild_call() -> str:
+    """The line of the code as found that calls the base, in this Keras."""
+    return ("x = base(inputs, training=False)" if wild_base_training() is False
+            else "x = base(inputs)")
+
+
+@functools.cache
 def training_false_is_ignored() -> bool:
-    """Does ``fit`` override ``base(x, training=False)`` in this Keras? (a two-second probe)
+    """Does ``fit`` override ``base(x, training=False)`` in this Keras? (a two-second probe,
+    run once per session)
 
     Builds a one-layer BatchNorm base, calls it with ``training=False`` inside a functional
     model, fits one epoch on shifted data and reports whether the moving mean moved.
-    See keras-team/keras#20285: in Keras 3 it does, unless the layer is ``trainable=False``.
+    True in Keras 3.0-3.15 (keras-team/keras#20285), unless the layer is ``trainable=False``.
     """
     import keras
 

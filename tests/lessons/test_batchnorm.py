@@ -81,6 +81,31 @@ def test_statistics_drift_rejects_other_models():
 
 def test_probe_reports_that_keras3_overrides_training_false():
     assert batchnorm.training_false_is_ignored() is True  # pinned Keras 3: see keras#20285
+    assert batchnorm.wild_call() == "x = base(inputs, training=False)"
+
+
+@pytest.mark.parametrize("ignored, updating_call", [(True, False), (False, None)])
+def test_the_wild_code_follows_the_installed_keras_and_the_fix_does_not(
+        tiny, monkeypatch, ignored, updating_call):
+    """Where fit honours training=False (Keras >= 3.16), the failing code is base(x); the fix
+    (BatchNorm layers trainable=False, base(x, training=False)) is the same in both worlds."""
+    base, head, images, data = tiny
+    monkeypatch.setattr(batchnorm, "training_false_is_ignored", lambda: ignored)
+    calls = []
+    real = batchnorm.tuned_model
+
+    def recording(*args, base_training=None, **kwargs):
+        calls.append(base_training)
+        return real(*args, base_training=base_training, **kwargs)
+
+    monkeypatch.setattr(batchnorm, "tuned_model", recording)
+    fit = FitSettings(epochs=1, batch_size=16, progress=False)
+    for bn in batchnorm.BN_MODES:
+        batchnorm.finetune_with_batchnorm(models.copy_model(base), models.copy_model(head),
+                                          images, data, bn=bn, name=bn, fit=fit)
+    assert calls == [updating_call, False]
+    assert batchnorm.wild_call() == ("x = base(inputs, training=False)" if ignored
+                                     else "x = base(inputs)")
 
 
 def test_batchnorm_panel_controls_and_one_run(tiny, run_panel):
