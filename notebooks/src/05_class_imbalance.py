@@ -3,9 +3,10 @@
 #
 # **What you will see.** A training set where a few classes are rare (a *step* imbalance), a
 # test set with the same proportions (what the model meets when deployed), and a model whose
-# **accuracy looks fine** while it almost never finds the rare classes. Then three fixes, each measured with **balanced accuracy**
-# (mean per-class recall) and **macro F1**: class weights, oversampling, and targeted
-# augmentation of the rare classes.
+# reported **accuracy is higher than its balanced accuracy**, because the common classes carry
+# it, while it almost never finds the rare classes. Then three fixes, each measured with
+# **balanced accuracy** (mean per-class recall) and **macro F1**: class weights, oversampling,
+# and targeted augmentation of the rare classes.
 #
 # Every number below is computed by this notebook when you run it.
 

@@ -253,6 +253,8 @@ print(f"all four fixes, epoch {kept_epoch}: train accuracy as Keras logged it {l
       f"on the clean training images {scores['all four fixes']['train']:.1%}")
 single = {name: scores[name]["gap"] for name in ("augmentation only", "dropout + L2 only")}
 print(f"of the two single fixes, the one that shrinks the gap most: {min(single, key=single.get)}")
+narrowed = single["dropout + L2 only"] < scores["no regularisation"]["gap"]
+print(f"dropout + L2 alone {'narrowed' if narrowed else 'did not narrow'} the gap on this run")
 fix_confidence = overfitting.confidence_on_mistakes(fix_model, *val)
 print(f"confidence on its validation mistakes: no regularisation {fail_confidence:.0%}, "
       f"all four fixes {fix_confidence:.0%}")
@@ -340,6 +342,8 @@ report.claim(f"without regularisation train and val accuracy differ by >= "
              f"{100 * t('overfitting.gap'):.0f} points", failure["gap"] >= t("overfitting.gap"))
 report.claim("the fixes shrink the train-val gap to less than half",
              fixed["gap"] < failure["gap"] / 2)
+report.claim("augmentation alone narrows the train-val gap",
+             scores["augmentation only"]["gap"] < failure["gap"])
 report.claim("without regularisation the val loss ends above its lowest value",
              overfit.last("val_loss") > lowest_val_loss)
 report.claim(f"with {PER_CLASS} images per class, the fine-tuned pretrained base reaches >= "
@@ -410,9 +414,14 @@ panels.overfit_panel(lab, data, x_small, y_small, epochs=EPOCHS, augment=str(AUG
 #
 # - Training accuracy near 100% with validation far below is overfitting: the model memorised
 #   its training images. Watch the gap and the validation loss, not the training accuracy.
-# - The cures, in order of effect: more data; augmentation (Keras 3: `RandomFlip`,
+# - The regularisers measured above, each on its own: augmentation (Keras 3: `RandomFlip`,
 #   `RandomRotation`, `RandomTranslation`, `RandomZoom` inside the model or the `tf.data`
-#   pipeline); dropout and weight decay; early stopping with `restore_best_weights=True`.
+#   pipeline) narrows the train/validation gap (the checks assert it). Dropout with weight decay
+#   alone is not reliable here: it narrowed the gap at some of the seeds the course was run at
+#   and not at others (section 5 prints what it did on this run). Early stopping with
+#   `restore_best_weights=True` only keeps the epoch with the lowest validation loss: it can do
+#   no better than the best epoch of an overfitting run (the printed "early stopping alone"
+#   line). More labelled data is not measured in this lesson.
 # - With a few hundred images, borrow the data: a pretrained base, head first, then every block
 #   at a low learning rate (section 5b) ends far above any regulariser on a from-scratch CNN.
 # - With augmentation and dropout, Keras' logged training accuracy is not the model's accuracy
