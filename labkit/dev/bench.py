@@ -473,14 +473,18 @@ def _click_breakdown(panel) -> Figures:
         finished = time.perf_counter()
     finally:
         panel.train_fn, panel._draw_live = train_fn, draw_live
-    epochs, validation = marks["epochs"], marks["validation"]
-    steady = _median(epochs[1:]) if len(epochs) > 1 else epochs[0]
+    validation = marks["validation"] or [0.0] * len(marks["epochs"])
+    steps = [epoch - val for epoch, val in zip(marks["epochs"], validation, strict=True)]
+
+    def first_extra(parts: list[float]) -> float:  # the first epoch's tracing, if any
+        return max(parts[0] - _median(parts[1:]), 0.0) if len(parts) > 1 else 0.0
+
     return {
         "total_s": finished - started,
         "before_training_s": marks["train_begin"] - started,
-        "first_epoch_extra_s": max(epochs[0] - steady, 0.0),
-        "training_steps_s": sum(epochs) - sum(validation) - max(epochs[0] - steady, 0.0),
-        "validation_s": sum(validation),
+        "first_epoch_extra_s": first_extra(steps) + first_extra(validation),
+        "training_steps_s": sum(steps) - first_extra(steps),
+        "validation_s": sum(validation) - first_extra(validation),
         "live_drawing_s": sum(marks["drawing"]),
         "live_draws": len(marks["drawing"]),
         "after_training_s": finished - marks["train_end"],
