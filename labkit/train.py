@@ -194,7 +194,7 @@ def fit(
         x, y, epochs=epochs, batch_size=None if y is None else batch_size,
         validation_data=validation_data, validation_split=validation_split,
         class_weight=class_weight, callbacks=extra,
-        verbose=0, shuffle=shuffle,
+        verbose=0, shuffle=shuffle and y is not None,  # a dataset shuffles itself
     )
     seconds = time.perf_counter() - started
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
