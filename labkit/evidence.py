@@ -66,6 +66,33 @@ def dead_relu_fraction(model, x: np.ndarray) -> dict[str, float]:
             for layer, out in zip(convs, outputs, strict=True)}
 
 
+def image_signal(base, x: np.ndarray, preprocess=None, size: int | None = None
+                 ) -> dict[str, tuple[float, float]]:
+    """Per block of ``base`` (the output of its last ReLU conv), fed images ``x`` resized to
+    ``size`` and then ``preprocess``-ed (as ``models.base_batches``): ``(mean activation, mean
+    spread across images)``, the spread being each unit's standard deviation over the images,
+    averaged over positions and channels. A spread near zero means every image gets almost the
+    same activations: the image no longer reaches that block."""
+    import keras
+
+    from labkit.models import base_batches
+
+    last = {}
+    for layer in base.layers:
+        if (isinstance(layer, keras.layers.Conv2D)
+                and getattr(layer.activation, "__name__", "") == "relu"):
+            last[layer.name.split("_")[0]] = layer
+    if not last:
+        raise ValueError(f"{base.name} has no Conv2D layer with a ReLU activation to probe")
+    if len(x) < 2:
+        raise ValueError(f"x holds {len(x)} image(s); a spread across images needs at least 2")
+    probe = keras.Model(base.inputs, [layer.output for layer in last.values()])
+    outputs = probe.predict(base_batches(x, preprocess, size), verbose=0)
+    outputs = outputs if isinstance(outputs, list) else [outputs]
+    return {block: (float(out.mean()), float(out.std(0).mean()))
+            for block, out in zip(last, outputs, strict=True)}
+
+
 def feature_similarity(before: np.ndarray, after: np.ndarray) -> float:
     """Mean cosine similarity between two feature sets of the same images (1.0 = unchanged)."""
     a = np.asarray(before, np.float64).reshape(len(before), -1)

@@ -492,27 +492,42 @@ def extract_features(base, x: np.ndarray, preprocess: Preprocess | None = None,
     Training a head on these is much faster than training through the frozen base. A long
     extraction (the full profile's VGG16 at 224x224) shows Keras' progress bar.
     """
-    import tensorflow as tf
-
     weights = [w.numpy() if hasattr(w, "numpy") else np.asarray(w) for w in base.weights]
     key = "|".join([_fingerprint(x), _fingerprint(*weights), _callable_key(preprocess), str(size)])
     if key not in _FEATURE_CACHE:
-        ds = tf.data.Dataset.from_tensor_slices(x).batch(batch_size)
-        if size is not None:
-            ds = ds.map(lambda b: tf.image.resize(tf.cast(b, tf.float32), (size, size)))
-        if preprocess is not None:
-            ds = ds.map(preprocess)
         side = size or (x.shape[1] if np.ndim(x) == 4 else 0)
         long_run = len(x) * side * side >= PROGRESS_PIXELS
-        _FEATURE_CACHE[key] = base.predict(ds, verbose=1 if long_run else 0)
+        _FEATURE_CACHE[key] = base.predict(base_batches(x, preprocess, size, batch_size),
+                                           verbose=1 if long_run else 0)
     return _FEATURE_CACHE[key]
 
 
+def base_batches(x: np.ndarray, preprocess: Preprocess | None = None, size: int | None = None,
+                 batch_size: int = 256):
+    """A ``tf.data`` pipeline of what a base receives: batches of ``x`` as float32, resized to
+    ``size`` (bilinear) and then ``preprocess``-ed."""
+    import tensorflow as tf
+
+    def as_float(batch):
+        batch = tf.cast(batch, tf.float32)
+        return batch if size is None else tf.image.resize(batch, (size, size))
+
+    ds = tf.data.Dataset.from_tensor_slices(x).batch(batch_size).map(as_float)
+    if preprocess is not None:
+        ds = ds.map(preprocess)
+    return ds
+
+
+POOLINGS = ("gap", "flatten")
+
+
 def scratch_cnn(input_shape: tuple[int, int, int], n_classes: int, widths=(16, 32, 64),
-                rescale: float | None = 1 / 255, batchnorm: bool = False):
+                rescale: float | None = 1 / 255, batchnorm: bool = False, pooling: str = "gap"):
     """A small from-scratch CNN: [Rescaling] -> (conv-conv-pool) per width -> GAP -> softmax.
 
     ``rescale=None`` leaves the pixels as they come (the raw 0-255 bug of lesson 01).
+    ``pooling="flatten"`` replaces global average pooling with ``Flatten`` (every position of
+    the last feature map gets its own weights: the head of most forum snippets).
     ``batchnorm=True`` puts BatchNormalization between each conv and its ReLU, with momentum
     0.9: a few hundred training steps are too few for the default 0.99 moving statistics to
     settle, and an unsettled BatchNorm scores near chance in inference mode.
@@ -520,6 +535,8 @@ def scratch_cnn(input_shape: tuple[int, int, int], n_classes: int, widths=(16, 3
     import keras
     from keras import layers
 
+    if pooling not in POOLINGS:
+        raise ValueError(f"unknown pooling {pooling!r}; use one of {list(POOLINGS)}")
     inputs = keras.Input(input_shape, name="images")
     x = layers.Rescaling(rescale, name="rescale")(inputs) if rescale else inputs
     for i, width in enumerate(widths, start=1):
@@ -531,7 +548,8 @@ def scratch_cnn(input_shape: tuple[int, int, int], n_classes: int, widths=(16, 3
                 x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
                 x = layers.Activation("relu", name=f"{name}_relu")(x)
         x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
-    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = (layers.GlobalAveragePooling2D(name="gap") if pooling == "gap"
+         else layers.Flatten(name="flatten"))(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="classes")(x)
     return keras.Model(inputs, outputs, name="scratch_cnn")
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from labkit import scratch, widgets
+from labkit import scratch, train, widgets
 from labkit.lessondata import LessonData
 from labkit.session import Lab
 from labkit.train import FitSettings
@@ -33,7 +34,8 @@ def _plateau_callbacks(settings: dict[str, Any]) -> list:
     return []
 
 
-NETWORKS = {"forum (no BatchNorm)": scratch.FORUM, "course (BatchNorm)": scratch.COURSE}
+NETWORKS = {"forum (no BatchNorm)": scratch.FORUM, "forum, Flatten head": scratch.FORUM_FLATTEN,
+            "course (BatchNorm)": scratch.COURSE}
 
 
 def scratch_panel(lab: Lab, data: LessonData, *, title: str, lr: float = 1e-3,
@@ -318,3 +320,46 @@ def batchnorm_panel(lab: Lab, data: LessonData, images, head, *, lr: float = 1e-
         return result.run
 
     return widgets.RetrainPanel(train_fn, controls, title="Fine-tuning a BatchNorm base")
+
+
+@dataclass
+class NotedRun(train.Run):
+    """A run and the one-line result its panel shows next to it (``PanelRun.note``)."""
+
+    note: str = ""
+
+
+CAPSTONE_CHOICES = {
+    "split": ("validation_split on sorted data", "stratified"),
+    "inputs": ("0-1", "caffe"),
+    "head": ("sigmoid", "softmax"),
+    "plan": ("everything at once", "head first, then fine-tune"),
+}
+
+
+def capstone_panel(lab: Lab, data: LessonData) -> widgets.RetrainPanel:
+    """Lesson 11: the pipeline with each fault switched on or off, trained and tested.
+
+    Controls: the split, the inputs, the size the base sees (as stored or its pretraining
+    size), the head, the training plan (a staged run adds ``capstone.FINE_TUNE_EPOCHS``) and
+    the epochs. The run's name carries its test accuracy.
+    """
+    from labkit.lessons import capstone
+
+    stored, base_size = data.x_train.shape[1], lab.profile.base_size
+    controls = {name: widgets.dropdown(name, list(options))
+                for name, options in CAPSTONE_CHOICES.items()}
+    controls["size"] = widgets.dropdown("size", sorted({stored, base_size}), stored)
+    controls["epochs"] = widgets.epochs_slider(lab.profile.finetune_epochs, max=15)
+
+    def train_fn(settings: dict[str, Any], callbacks: list):
+        pipeline = capstone.Pipeline(
+            split=settings["split"], inputs=settings["inputs"], head=settings["head"],
+            size=settings["size"], staged=settings["plan"] == CAPSTONE_CHOICES["plan"][1])
+        run, scores = capstone.run(pipeline, data, lab.profile, name="panel",
+                                   epochs=settings["epochs"], seed=lab.seed, progress=False,
+                                   callbacks=callbacks)
+        return NotedRun(run.name, run.history, run.seconds,
+                        note=f"test accuracy {scores.accuracy:.1%}")
+
+    return widgets.RetrainPanel(train_fn, controls, title="The capstone pipeline, fault by fault")

@@ -6,7 +6,9 @@ README's results table, so the README's numbers are the notebooks' own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 RESULT_PREFIX = "RESULT"
 SMOKE_NOTE = "(smoke run: not asserted)"  # printed after verdicts a smoke run does not assert
@@ -90,3 +92,33 @@ def claim(text: str, holds: bool) -> bool:
     print(f"{text}: {holds}")
     assert holds, f"claim does not hold on this run: {text}"
     return holds
+
+
+_TF_NOISE = ("Graph execution error", "Detected at node", "File ", "[[", "[Op:")
+
+
+def error_line(error: BaseException) -> str:
+    """``"ErrorType: first line that says what went wrong"``.
+
+    TensorFlow's graph errors run to dozens of lines (a traceback of the graph's construction);
+    their first informative line comes after it, e.g. ``indices[3] = 9 is not in [0, 9)``.
+    """
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith(_TF_NOISE)]
+    first = (useful or lines or [""])[0]
+    return f"{type(error).__name__}: {first}"
+
+
+def raised(call: Callable[[], Any], root_cause: bool = False) -> str | None:
+    """Run ``call()`` (wild code that should fail): its ``error_line``, or None if it ran.
+
+    ``root_cause``: the line of the innermost error it was raised from instead (Keras wraps
+    the informative error of a failed load in a generic one).
+    """
+    try:
+        call()
+    except Exception as error:  # the lessons show whatever Keras/TF raises, named
+        while root_cause and (error.__cause__ or error.__context__) is not None:
+            error = error.__cause__ or error.__context__
+        return error_line(error)
+    return None

@@ -409,18 +409,26 @@ def oversample(x: Array, y: Any, seed: int | None = 0) -> tuple[Array, Array]:
     return np.asarray(x)[order], y[order]
 
 
-def class_weights(y: Any, n_classes: int | None = None) -> dict[int, float]:
-    """Balanced weights for ``model.fit(class_weight=...)``: ``n / (C * count)``, as sklearn.
+def balanced_weights(y: Any, n_classes: int | None = None) -> Array:
+    """Balanced weight of each class, ``n / (C * count)``, as an array: what sklearn's
+    ``compute_class_weight("balanced", ...)`` returns, and **not** what Keras' ``class_weight=``
+    takes (it wants a dict: ``class_weights``).
 
     ``C`` is the number of classes present; a class with no samples gets weight 0.0 (it never
-    occurs in the loss) so the dict still covers ``0..n_classes-1``.
+    occurs in the loss) so the array still covers ``0..n_classes-1``.
     """
     y = _labels(y)
     if y.size == 0:
         raise ValueError("y is empty; class weights need at least one label")
     counts = class_counts(y, n_classes)
     present = int((counts > 0).sum())
-    return {int(c): (float(len(y) / (present * n)) if n else 0.0) for c, n in enumerate(counts)}
+    return np.where(counts > 0, len(y) / (present * np.maximum(counts, 1)), 0.0)
+
+
+def class_weights(y: Any, n_classes: int | None = None) -> dict[int, float]:
+    """Balanced weights for ``model.fit(class_weight=...)``: ``balanced_weights`` as the dict
+    Keras takes, ``{class: weight}`` (``dict(enumerate(array))``)."""
+    return {int(c): float(w) for c, w in enumerate(balanced_weights(y, n_classes))}
 
 
 def per_class_indices(y: Any, per_class: int, seed: int | None = 0) -> Array:

@@ -117,6 +117,7 @@ class PanelRun(train.Run):
     number: int = 0
     settings: dict[str, Any] = field(default_factory=dict)
     stopped: bool = False
+    note: str = ""  # what the panel's train function adds, e.g. "test accuracy 90.0%"
 
     def best(self, metric: str) -> float | None:
         """``Run.best``, or None if the metric was not logged."""
@@ -335,7 +336,7 @@ class RetrainPanel:
                        if isinstance(hist, dict) and hist else live.history)
             seconds = float(getattr(result, "seconds", 0.0) or seconds)
             run = PanelRun(f"run {number}", history, seconds, number=number, settings=settings,
-                           stopped=stopper.stopped)
+                           stopped=stopper.stopped, note=str(getattr(result, "note", "") or ""))
             self.runs.append(run)
             self.table.value = self._table_html()
             self.overlay.options = [(f"{r.name}: {settings_text(r.settings)}", r.number)
@@ -343,7 +344,8 @@ class RetrainPanel:
             self._draw_compare()
             best = run.best(f"val_{self.metric}")
             status = (f"Run {number} {run.outcome}: {run.epochs} epochs in {seconds:.1f} s"
-                      + ("" if best is None else f", best val {self.metric} {best:.3f}"))
+                      + ("" if best is None else f", best val {self.metric} {best:.3f}")
+                      + (f"; {run.note}" if run.note else ""))
         except Exception as exc:  # shown to the learner, not lost in the thread
             status = f"Run {number} failed: {type(exc).__name__}: {exc}"
             self.live_out.append_stderr(traceback.format_exc())
@@ -363,8 +365,10 @@ class RetrainPanel:
                         [_colour(r.number) for r in shown]),)
 
     def _table_html(self) -> str:
+        notes = any(r.note for r in self.runs)
         head = ("<tr><th>run</th><th>settings</th>"
-                f"<th>best val {html.escape(self.metric)}</th><th>epochs</th><th>seconds</th></tr>")
+                f"<th>best val {html.escape(self.metric)}</th><th>epochs</th><th>seconds</th>"
+                + ("<th>result</th>" if notes else "") + "</tr>")
         rows = []
         for r in self.runs:
             best = r.best(f"val_{self.metric}")
@@ -372,7 +376,8 @@ class RetrainPanel:
                 f"<tr><td>{r.number}</td><td>{html.escape(settings_text(r.settings))}</td>"
                 f"<td>{'n/a' if best is None else f'{best:.3f}'}</td>"
                 f"<td>{r.epochs}{'' if r.outcome == 'done' else f' ({r.outcome})'}</td>"
-                f"<td>{r.seconds:.1f}</td></tr>")
+                f"<td>{r.seconds:.1f}</td>"
+                + (f"<td>{html.escape(r.note)}</td>" if notes else "") + "</tr>")
         css = ("<style>.labkit-runs-table td, .labkit-runs-table th {padding: 2px 10px; "
                "border-bottom: 1px solid #ddd; text-align: left}</style>")
         return (f"{css}<table class='labkit-runs-table'><thead>{head}</thead>"

@@ -63,3 +63,16 @@ def test_feature_similarity():
     a = RNG.normal(size=(5, 3))
     assert evidence.feature_similarity(a, a) == pytest.approx(1.0)
     assert evidence.feature_similarity(a, -a) == pytest.approx(-1.0)
+
+
+def test_image_signal_per_block_and_its_spread_over_images(random_base):
+    x = RNG.integers(0, 256, size=(6, 32, 32, 3), dtype=np.uint8)
+    signal = evidence.image_signal(random_base, x, lambda b: b / 255.0)
+    assert list(signal) == models.block_names(random_base)
+    assert all(mean >= 0 and spread >= 0 for mean, spread in signal.values())
+    same = evidence.image_signal(random_base, np.repeat(x[:1], 4, axis=0))
+    assert all(spread == pytest.approx(0, abs=1e-6) for _, spread in same.values())
+    resized = evidence.image_signal(random_base, x[:, :16, :16], size=32)
+    assert list(resized) == list(signal)
+    with pytest.raises(ValueError, match="at least 2"):
+        evidence.image_signal(random_base, x[:1])

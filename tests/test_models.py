@@ -288,6 +288,30 @@ def test_scratch_cnn_rescale():
     assert scaled.output.shape[1:] == (4,)
 
 
+def test_scratch_cnn_pooling_flatten_or_gap():
+    from labkit import scratch
+
+    gap = models.scratch_cnn((16, 16, 3), 4, widths=(4, 8))
+    flat = models.scratch_cnn((16, 16, 3), 4, widths=(4, 8), pooling="flatten")
+    assert [layer.name for layer in gap.layers][-2] == "gap"
+    assert [layer.name for layer in flat.layers][-2] == "flatten"
+    # Flatten gives every position of the 4x4x8 map its own weights into the softmax
+    assert flat.get_layer("classes").kernel.shape == (4 * 4 * 8, 4)
+    assert gap.get_layer("classes").kernel.shape == (8, 4)
+    with pytest.raises(ValueError, match="pooling"):
+        models.scratch_cnn((16, 16, 3), 4, pooling="max")
+    assert scratch.FORUM_FLATTEN.widths == scratch.FORUM.widths
+    assert scratch.FORUM_FLATTEN.pooling == "flatten" and scratch.FORUM.pooling == "gap"
+
+
+def test_base_batches_resize_then_preprocess():
+    x = np.full((5, 8, 8, 3), 255, np.uint8)
+    batches = list(models.base_batches(x, lambda b: b / 255.0, size=16, batch_size=2))
+    assert [int(b.shape[0]) for b in batches] == [2, 2, 1]
+    assert batches[0].shape[1:] == (16, 16, 3)
+    np.testing.assert_allclose(np.asarray(batches[0]), 1.0, atol=1e-6)
+
+
 def test_fold_batchnorm_computes_what_the_batchnorm_base_computes():
     keras.utils.set_random_seed(0)
     bn_base = models.minivgg((32, 32, 3), widths=(4, 4, 8, 8, 8), batchnorm=True)

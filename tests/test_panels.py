@@ -75,3 +75,29 @@ def test_a_second_click_reuses_the_traced_model_and_repeats_the_numbers(quick_la
     panel.controls["lr"].value = 1e-2
     third = run_panel(panel, epochs=1)
     assert third.history["val_loss"] != first.history["val_loss"]  # the new rate took effect
+
+
+def test_capstone_panel_switches_each_fault_and_notes_the_test_accuracy(quick_lab, tiny_data,
+                                                                        run_panel):
+    import dataclasses
+
+    import numpy as np
+
+    def up(x):  # 16x16 -> 32x32: the base's five poolings need 32 pixels
+        return np.repeat(np.repeat(x, 2, axis=1), 2, axis=2)
+
+    data = dataclasses.replace(tiny_data, x_train=up(tiny_data.x_train),
+                               x_val=up(tiny_data.x_val), x_test=up(tiny_data.x_test))
+    panel = panels.capstone_panel(quick_lab, data)
+    assert list(panel.controls) == ["split", "inputs", "head", "plan", "size", "epochs"]
+    assert panel.settings()["size"] == 32
+    assert panel.controls["size"].options == (32, QUICK.base_size)
+    as_found = run_panel(panel, epochs=1)
+    assert as_found.note.startswith("test accuracy ") and as_found.note.endswith("%")
+    assert as_found.epochs == 1
+    fixed = run_panel(panel, split="stratified", inputs="caffe", head="softmax",
+                      size=QUICK.base_size, plan="head first, then fine-tune", epochs=1)
+    from labkit.lessons import capstone
+
+    assert fixed.epochs == 1 + capstone.FINE_TUNE_EPOCHS  # both stages on one curve
+    assert "test accuracy" in panel.status.value and "result" in panel.table.value

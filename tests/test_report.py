@@ -69,3 +69,23 @@ def test_claim(capsys):
     with pytest.raises(AssertionError, match="claim does not hold on this run: it is late"):
         report.claim("it is late", False)
     assert capsys.readouterr().out == "it is late: False\n"
+
+
+def test_raised_names_the_error_or_returns_none():
+    def boom():
+        raise ValueError("Graph execution error:\nDetected at node x\nbad shape [2] vs [3]")
+
+    assert report.raised(boom) == "ValueError: bad shape [2] vs [3]"
+    assert report.raised(lambda: 1) is None
+    assert report.error_line(TypeError("first\nsecond")) == "TypeError: first"
+
+
+def test_raised_can_name_the_root_cause():
+    def wrapped():
+        try:
+            raise TypeError("Could not locate function 'f'")
+        except TypeError as inner:
+            raise TypeError("could not be deserialized properly") from inner
+
+    assert report.raised(wrapped) == "TypeError: could not be deserialized properly"
+    assert report.raised(wrapped, root_cause=True) == "TypeError: Could not locate function 'f'"

@@ -295,3 +295,31 @@ def test_check_allocation_names_the_size(monkeypatch):
     with pytest.raises(splits.TooLargeError, match=r"the thing needs 4\.00 GiB .* 1\.00 GiB"):
         splits.check_allocation(4 * 2**30, "the thing")
     splits.check_allocation(2**20, "a small thing")
+
+
+def test_balanced_weights_is_the_array_sklearn_returns_and_class_weights_its_dict():
+    y = np.array([0] * 6 + [1] * 3 + [2] * 1)
+    array = splits.balanced_weights(y)
+    assert isinstance(array, np.ndarray) and array.shape == (3,)
+    # sklearn's compute_class_weight("balanced"): n_samples / (n_classes * bincount)
+    np.testing.assert_allclose(array, len(y) / (3 * np.bincount(y)))
+    assert splits.class_weights(y) == dict(enumerate(array.tolist()))
+    np.testing.assert_array_equal(splits.balanced_weights([0, 0, 1, 1], n_classes=3), [1, 1, 0])
+    with pytest.raises(ValueError, match="empty"):
+        splits.balanced_weights([])
+
+
+def test_keras_refuses_the_array_and_takes_the_dict():
+    keras = pytest.importorskip("keras")
+    from labkit import report
+
+    y = np.array([0, 1, 2, 2] * 4)
+    x = np.random.default_rng(0).random((len(y), 3)).astype("float32")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+
+    def fit(weights):
+        return lambda: model.fit(x, y, class_weight=weights, epochs=1, verbose=0)
+
+    assert report.raised(fit(splits.balanced_weights(y))) is not None
+    assert report.raised(fit(splits.class_weights(y))) is None

@@ -86,17 +86,20 @@ def examine(p: Pipeline, data: LessonData, profile: Profile, seed: int = 0,
 
 
 def run(p: Pipeline, data: LessonData, profile: Profile, *, name: str, epochs: int,
-        seed: int = 0, progress: bool = True):
+        seed: int = 0, progress: bool = True, callbacks: list | None = None):
     """Train the pipeline for ``epochs`` (a staged one: the head for ``epochs``, then every
-    block for ``FINE_TUNE_EPOCHS``); returns ``(run, test scores)``."""
+    block for ``FINE_TUNE_EPOCHS``); returns ``(run, test scores)``. ``callbacks`` (Keras
+    callbacks, e.g. a panel's live curves) follow both stages."""
     seed_everything(seed)
     first = p.fixed(staged=False, base_trainable=False) if p.staged else p
     model, base = build(first, profile, data.n_classes)
     x, y, kwargs = training_arrays(p, data, seed)
-    fitted = train.fit(model, x, y, name=name, epochs=epochs, progress=progress, **kwargs)
+    fitted = train.fit(model, x, y, name=name, epochs=epochs, progress=progress,
+                       callbacks=callbacks, **kwargs)
     if p.staged:
         base.trainable = True
         compile_at(model, p.finetune_lr)
         fitted = fitted.followed_by(train.fit(model, x, y, name=name, epochs=FINE_TUNE_EPOCHS,
-                                              progress=progress, **kwargs))
+                                              progress=progress, callbacks=callbacks,
+                                              **kwargs))
     return fitted, train.evaluate(model, data.x_test, data.y_test, data.n_classes)

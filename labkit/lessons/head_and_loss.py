@@ -15,6 +15,7 @@ import numpy as np
 from labkit import train
 from labkit.config import seed_everything
 from labkit.lessondata import LessonData
+from labkit.report import error_line
 from labkit.train import FitSettings, Run, Scores
 
 SPARSE_CE = "sparse_categorical_crossentropy"
@@ -135,21 +136,6 @@ def build_head(n_features: int, n_classes: int, variant: HeadVariant, lr: float 
                  loss=losses[variant.loss](from_logits=variant.from_logits),
                  metrics=[variant.metric])
     return head
-
-
-_TF_NOISE = ("Graph execution error", "Detected at node", "File ", "[[", "[Op:")
-
-
-def error_line(error: BaseException) -> str:
-    """``"ErrorType: first line that says what went wrong"``.
-
-    TensorFlow's graph errors run to dozens of lines (a traceback of the graph's construction);
-    their first informative line comes after it, e.g. ``indices[3] = 9 is not in [0, 9)``.
-    """
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    useful = [line for line in lines if not line.startswith(_TF_NOISE)]
-    first = (useful or lines or [""])[0]
-    return f"{type(error).__name__}: {first}"
 
 
 @dataclass

@@ -179,3 +179,50 @@ def augmented_examples(x: np.ndarray, augment, n_variants: int = 5,
     out = np.asarray(keras.ops.convert_to_numpy(augment(batch, training=True)))
     out = np.clip(out, 0, 255).astype(np.uint8).reshape(len(x), n_variants, *x.shape[1:])
     return np.concatenate([x[:, None].astype(np.uint8), out], axis=1).reshape(-1, *x.shape[1:])
+
+
+def python_coin_flip(image, label):
+    """The wild augmentation: a tf.data map function that flips when ``random.random() < 0.5``.
+
+    The bug: ``tf.data`` traces the function once into a graph, so Python's coin is tossed once,
+    at trace time; every image of every epoch then gets the same outcome (all flipped or none).
+    """
+    import random
+
+    import tensorflow as tf
+
+    if random.random() < 0.5:
+        image = tf.image.flip_left_right(image)
+    return image, label
+
+
+def mirrored_per_epoch(x: np.ndarray, y: np.ndarray, *, seed: int, layer: bool,
+                       epochs: int = 2) -> list[np.ndarray]:
+    """Per epoch, which images a ``tf.data`` pipeline returns mirrored (a boolean mask).
+
+    ``layer=False`` maps ``python_coin_flip`` over single images (Python's ``random`` seeded
+    with ``seed``); ``layer=True`` maps ``keras.layers.RandomFlip("horizontal", seed=seed)``
+    over batches, the Keras 3 way (a coin per image, per epoch). Images that are their own
+    mirror image are left out of the count.
+    """
+    import random
+
+    import keras
+    import tensorflow as tf
+
+    x, y = np.asarray(x), np.asarray(y)
+    asymmetric = ~np.all(x == x[:, :, ::-1], axis=(1, 2, 3))
+    if not asymmetric.any():
+        raise ValueError("every image is its own mirror image: no flip can be seen")
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if layer:
+        flip = keras.layers.RandomFlip("horizontal", seed=seed)
+        ds = ds.batch(64).map(lambda images, labels: (flip(images), labels)).unbatch()
+    else:
+        random.seed(seed)
+        ds = ds.map(python_coin_flip)
+    masks = []
+    for _ in range(epochs):
+        out = np.stack([np.asarray(image) for image, _ in ds.as_numpy_iterator()]).astype(x.dtype)
+        masks.append(np.all(out == x[:, :, ::-1], axis=(1, 2, 3))[asymmetric])
+    return masks

@@ -5,6 +5,7 @@ Every function takes 0-255 RGB images (NumPy or tensors) and returns float32 mod
 
 from __future__ import annotations
 
+from labkit.lessons.channel_order import LUMA
 from labkit.models import IMAGENET_BGR_MEANS, caffe_preprocess
 
 
@@ -27,10 +28,12 @@ def caffe_rgb(x):
 
 
 def caffe_gray(x):
-    """Grayscale copied to three channels, then caffe: colour information is gone."""
+    """Grayscale (luma: 0.299 R + 0.587 G + 0.114 B, as ``color_mode="grayscale"`` and lesson
+    09's ``channel_order.to_grayscale``) copied to three channels, then caffe: colour is gone."""
     import keras
 
-    gray = keras.ops.mean(_float(x), axis=-1, keepdims=True)
+    luma = keras.ops.convert_to_tensor(LUMA, "float32")
+    gray = keras.ops.sum(_float(x) * luma, axis=-1, keepdims=True)
     return caffe_preprocess(keras.ops.repeat(gray, 3, axis=-1))
 
 

@@ -157,10 +157,31 @@ plots.plot_side_by_side(side, data.class_names, reference=(reference.LABEL, fixe
                         title="Raw pixels: as found, scaling alone, fixed");
 
 # %% [markdown]
-# So for a from-scratch CNN with Adam and global average pooling, the raw scale costs little:
-# Adam adapts its steps. With SGD it is the difference between a dead network and a working
-# one. The scale still matters for learning-rate choices and above all for pretrained models,
-# which is Part B.
+# Our network ends in global average pooling. Many forum snippets end in `Flatten()` instead,
+# which gives every position of the last feature map its own weights into the softmax. Does
+# that head make raw pixels hurt under Adam? The same network with `Flatten`
+# (`scratch.FORUM_FLATTEN`), raw and scaled:
+
+# %%
+flat_runs = {}
+for rescale, label in ((False, "raw 0-255"), (True, "Rescaling(1/255)")):
+    _, flat_runs[label] = scratch.train_scratch(
+        data, name=f"Adam, Flatten head, {label}", network=scratch.FORUM_FLATTEN,
+        fit=FIT.replace(lr=1e-3, optimizer="adam", progress=False), rescale=rescale)
+flat_gap = abs(flat_runs["Rescaling(1/255)"].last("val_accuracy")
+               - flat_runs["raw 0-255"].last("val_accuracy"))
+print(f"{'Adam, raw minus scaled, val accuracy':<40}{'raw':>8}{'scaled':>8}{'raw - scaled':>14}")
+for head, raw, scaled in (("global average pooling", adam_raw, adam_scaled),
+                          ("Flatten", flat_runs["raw 0-255"], flat_runs["Rescaling(1/255)"])):
+    raw_acc, scaled_acc = raw.last("val_accuracy"), scaled.last("val_accuracy")
+    print(f"{head:<40}{raw_acc:>8.1%}{scaled_acc:>8.1%}{100 * (raw_acc - scaled_acc):>+13.1f}")
+
+# %% [markdown]
+# So for this from-scratch CNN with Adam, the raw scale costs little with either head (the
+# table above says by how much, and in which direction): Adam divides each step by a running
+# estimate of the gradient's size. With SGD it is the difference between a dead network and a
+# working one. The scale still matters for learning-rate choices and above all for pretrained
+# models, which is Part B.
 #
 # ## Part B · A pretrained base fed the wrong inputs
 #
@@ -174,6 +195,15 @@ plots.plot_side_by_side(side, data.class_names, reference=(reference.LABEL, fixe
 # datagen = ImageDataGenerator(rescale=1./255)        # legacy API, and the wrong scaling for VGG16
 # img = cv2.imread(path)                              # BGR, then fed as if RGB (or the reverse)
 # model.predict(img[None])                            # preprocessing forgotten at prediction time
+# ```
+#
+# And an answer's own "fix", which is itself a bug: the ImageNet mean subtracted by hand from an
+# RGB image (the means are VGG16's, listed in R, G, B order; no flip to BGR), so the base gets
+# its channels in the wrong order. It is the `RGB order (no BGR flip)` case below:
+#
+# ```python
+# image = tf.cast(tf.image.decode_jpeg(data, channels=3), tf.float32)   # RGB
+# image -= np.array([123.68, 116.779, 103.939])                          # "normalize"
 # ```
 #
 # We resize the images to the resolution the base was trained at (lesson 04 explains why),
@@ -224,10 +254,27 @@ sample = transforms = {name: fn(data.x_train[:256]) for name, fn in preprocessin
 print(evidence.input_stats({k: np.asarray(v) for k, v in sample.items()}))
 
 # %% [markdown]
-# 0-1 inputs are ~255x smaller than the base expects, so the activations of every block are
-# tiny and mostly below the ReLU threshold. RGB order swaps the means (and the colours: this
-# dataset's red disc and blue disc, yellow square and cyan square differ only by channel order).
-# Per-class recall shows which classes the RGB mistake hits:
+# 0-1 inputs vary ~255x less than the inputs the filters were trained on, while the biases stay
+# as they were. What reaches each block? Its mean activation, and how much it changes from one
+# image to the next (each unit's standard deviation over 256 validation images):
+
+# %%
+signal = {name: evidence.image_signal(base, data.x_val[:256], fn, size=SIZE)
+          for name, fn in (("caffe", caffe), ("0-1", preprocessing.scale_0_1))}
+print(f"{'block':<8}{'mean: caffe':>13}{'0-1':>8}{'spread over images: caffe':>28}{'0-1':>9}")
+for block in signal["caffe"]:
+    (m_c, s_c), (m_01, s_01) = signal["caffe"][block], signal["0-1"][block]
+    print(f"{block:<8}{m_c:>13.3f}{m_01:>8.3f}{s_c:>28.4f}{s_01:>9.4f}")
+last_block = list(signal["caffe"])[-1]
+spread_ratio = signal["caffe"][last_block][1] / signal["0-1"][last_block][1]
+print(f"at {last_block}, images differ {spread_ratio:,.0f}x less with 0-1 inputs")
+
+# %% [markdown]
+# The activations are not small (the biases keep them going), but they hardly depend on the
+# image: with 0-1 inputs every image gets almost the same features, so the head has nothing to
+# tell the classes apart by (compare the spreads above). RGB order swaps the means (and the
+# colours: this dataset's red disc and blue disc, yellow square and cyan square differ only by
+# channel order). Per-class recall shows which classes the RGB mistake hits:
 
 # %%
 names = list(data.class_names)
@@ -242,9 +289,9 @@ plots.plot_confusion(rgb.confusion, names, title="Test images in RGB order, head
 #
 # Use the base's own `preprocess_input`, and make it part of the model so no caller can forget
 # it. A `keras.layers.Lambda(preprocess_input)` first layer works in a notebook, but a model
-# with a Lambda layer cannot be saved and loaded back portably (Keras 3 refuses to deserialise
-# it unless you allow unsafe code), and saving then serving is exactly where preprocessing gets
-# lost. Use a small registered layer instead (labkit's `models.caffe_layer()`: a
+# with a Lambda layer does not load back portably: Keras saves a reference to the function
+# (or, for an anonymous `lambda`, its bytecode, which the default safe mode refuses to load),
+# and saving then serving is exactly where preprocessing gets lost (exercise 2 tries it). Use a small registered layer instead (labkit's `models.caffe_layer()`: a
 # `keras.layers.Layer` subclass whose `call` runs `preprocess_input`), or map the function in
 # the `tf.data` pipeline that both training and serving use. labkit's `transfer.lesson_base`
 # returns the base with its matching function.
@@ -305,11 +352,13 @@ report.claim(f"the fixed model reaches >= {t('fixed_model'):.0%} test accuracy",
 report.claim(f"the pretrained base, fine-tuned with its own preprocessing, reaches >= "
              f"{t('fixed_model'):.0%} test accuracy", tuned.accuracy >= t("fixed_model"))
 report.claim(f"Adam barely cares: raw vs scaled within "
-             f"{100 * t('preprocessing.adam_gap'):.0f} points",
-             adam_gap <= t("preprocessing.adam_gap"))
+             f"{100 * t('preprocessing.adam_gap'):.0f} points, with either head",
+             max(adam_gap, flat_gap) <= t("preprocessing.adam_gap"))
 report.claim(f"0-1 inputs to the caffe base lose >= "
              f"{100 * t('preprocessing.consistent'):.0f} points",
              right_test.accuracy - wrong_test.accuracy >= t("preprocessing.consistent"))
+report.claim("with 0-1 inputs, images differ >= 100x less at the base's last block",
+             spread_ratio >= 100)
 report.claim(f"RGB order at test time loses >= {100 * t('preprocessing.rgb'):.0f} points",
              right_test.accuracy - rgb.accuracy >= t("preprocessing.rgb"))
 print("each fix beats its failure by the promised margin: True")
@@ -328,26 +377,77 @@ panels.scratch_panel(lab, data, title="Input scale x optimizer", optimizer="sgd"
 # %% [markdown]
 # ## 8 · Exercises
 #
-# 1. Train the head on **grayscale** features (train and test). How much of the accuracy loss
-#    is in the colour classes?
-# 2. Wrap the base so preprocessing is inside the model:
-#    `keras.Sequential([keras.Input((64, 64, 3)), models.caffe_layer(), base])`, and check that
-#    raw images then give the right accuracy. Save it with `model.save("m.keras")` and load it
-#    back: does it still work? Try the same with `keras.layers.Lambda(caffe)`.
-# 3. Why does `raw 0-255` (no mean subtraction, but the right channel order and scale) hurt less
-#    than 0-1 scaling?
+# Predict first, then expand and run the solution cell under each exercise.
+#
+# 1. Train the head on **grayscale** features (train and test; `preprocessing.caffe_gray`,
+#    luma as `color_mode="grayscale"` computes it). Which classes lose more recall: the two
+#    colour pairs (red/blue disc, yellow/cyan square) or the six shape classes?
 
-# %% jupyter={"source_hidden": true}
-# Solutions (expand to read).
-# 1. gray = transfer.features(base, data, preprocessing.caffe_gray, size=SIZE)
-#    h, _ = transfer.train_head(gray, data, fit=HEAD_FIT)
-#    s = train.evaluate(h, gray.test, data.y_test, data.n_classes); compare s.per_class_recall
-#    with right_test.per_class_recall: red/blue disc and yellow/cyan square collapse in pairs.
-# 2. The layer runs caffe() on whatever comes in, so callers pass raw 0-255 RGB. The caffe layer
-#    round-trips through model.save/keras.models.load_model; the Lambda version fails to load
-#    (safe_mode) unless you pass safe_mode=False.
-# 3. Subtracting ~100-120 per channel only shifts the inputs; the first conv's biases absorb part
-#    of that shift. Dividing by 255 shrinks them ~255x, far outside anything the filters saw.
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: the recall each group keeps, with colour and without.
+from labkit.lessons import channel_order
+
+gray = transfer.features(base, data, preprocessing.caffe_gray, size=SIZE)
+gray_head, _ = transfer.train_head(gray, data, name="head on grayscale", fit=HEAD_FIT)
+gray_test = train.evaluate(gray_head, gray.test, data.y_test, data.n_classes)
+print(f"{'recall':<16}{'colour':>8}{'grayscale':>11}{'change':>9}")
+for group, recall in (("colour pairs", channel_order.pair_recall),
+                      ("shape classes", channel_order.other_recall)):
+    before, after = recall(right_test, names), recall(gray_test, names)
+    print(f"{group:<16}{before:>8.0%}{after:>11.0%}{100 * (after - before):>+8.0f}")
+print(f"test accuracy: colour {right_test.accuracy:.1%}, grayscale {gray_test.accuracy:.1%}")
+# Read the change column. Luma weighs R, G and B differently, so the two classes of a colour
+# pair get different grays (lesson 09 prints them) and can stay apart by brightness. The shape
+# classes need no colour, yet an object about as bright as its background loses its edges in
+# gray.
+
+# %% [markdown]
+# 2. Wrap the base so preprocessing is inside the model:
+#    `keras.Sequential([keras.Input((64, 64, 3)), models.caffe_layer(), base])`. Save it with
+#    `model.save(...)` and load it back: does it still work? Try the same with
+#    `keras.layers.Lambda(caffe)`.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: save and reload both versions.
+import tempfile
+from pathlib import Path
+
+import keras
+
+from labkit import models
+
+for first_layer in ("models.caffe_layer()", "keras.layers.Lambda(caffe)"):
+    layer = models.caffe_layer() if first_layer.startswith("models") else keras.layers.Lambda(caffe)
+    wrapped = keras.Sequential([keras.Input((SIZE, SIZE, 3)), layer, base])
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "wrapped.keras"
+        wrapped.save(path)
+        failed = report.raised(lambda saved=path: keras.models.load_model(saved), root_cause=True)
+    print(f"{first_layer:<28} saved and loaded back: {failed or 'yes'}")
+# The registered layer round-trips. The Lambda is saved with a reference to its function only
+# (an anonymous `lambda` is saved as bytecode, which Keras' default safe mode refuses to load),
+# so the loading code must know the function: that is how preprocessing gets lost on the way
+# to serving.
+
+# %% [markdown]
+# 3. Test images as raw 0-255 (no mean subtraction, and RGB order: no flip to BGR) scored
+#    above 0-1 scaling in section 2. Why? Predict, then compare what reaches the base's last
+#    block for the three inputs.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: mean activation and spread over images at the last block.
+signal["raw 0-255"] = evidence.image_signal(base, data.x_val[:256], preprocessing.raw_pixels,
+                                            size=SIZE)
+for name in ("caffe", "raw 0-255", "0-1"):
+    mean, spread = signal[name][last_block]
+    print(f"{name:<10} {last_block}: mean {mean:.3f}, spread over images {spread:.4f}")
+print(f"test accuracy with the caffe-trained head: raw {mismatch['none (raw 0-255)'].accuracy:.1%}, "
+      f"0-1 {mismatch['0-1 scaling'].accuracy:.1%}")
+# Raw 0-255 keeps the pixels at the scale the filters were trained on, so images still differ
+# at the last block and part of what the head learned still applies; the missing mean
+# subtraction and the RGB order shift every activation, and nothing absorbs that shift at test
+# time (the base and the head stay as trained), which costs most of the accuracy. 0-1 scaling
+# removes the differences between images themselves, which no head can recover.
 
 # %% [markdown]
 # ## 9 · Takeaways

@@ -58,6 +58,14 @@ CHANCE = 1 / data.n_classes
 # is the plain CNN such snippets build (`Rescaling(1/255)` → three conv-conv-pool blocks, no
 # BatchNorm → global average pooling → softmax); only the learning rate changes between runs.
 
+#
+# Older snippets write `Adam(lr=0.03)`. Keras 3 no longer takes `lr=`:
+
+# %%
+import keras
+
+print("keras.optimizers.Adam(lr=0.03):", report.raised(lambda: keras.optimizers.Adam(lr=0.03)))
+
 # %%
 TOO_HIGH, TOO_LOW = 3e-2, 1e-5
 model_wild, run_high = scratch.train_scratch(data, name=f"Adam lr={TOO_HIGH:g}",
@@ -199,26 +207,45 @@ panels.scratch_panel(lab, data, title="Learning rate", lr=suggested, schedule=Tr
 # %% [markdown]
 # ## 8 · Exercises
 #
-# 1. Re-run the range test with `optimizer="sgd"` (use `keras.optimizers.SGD(momentum=0.9)` in
-#    `compile`). Is its suggested rate the same as Adam's? Why not?
+# Predict first, then expand and run the solution cell under each exercise.
+#
+# 1. Re-run the range test on the same fresh network compiled with SGD (momentum 0.9). Is its
+#    suggested rate the same as Adam's? Higher or lower, and by how much?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: the same range test, the network compiled with SGD.
+sgd_fresh = scratch.build_scratch(data, network=scratch.FORUM,
+                                  fit=FIT.replace(seed=lab.seed, optimizer="sgd"))
+sgd_lrs, sgd_losses = train.lr_range_test(sgd_fresh, data.x_train, data.y_train, min_lr=1e-6,
+                                          max_lr=1.0, steps=100, seed=lab.seed)
+sgd_suggested = train.suggest_lr(sgd_lrs, sgd_losses)
+print(f"suggested lr: Adam {suggested:.2g}, SGD {sgd_suggested:.2g} "
+      f"(SGD's is {sgd_suggested / suggested:.0f}x Adam's)")
+plots.plot_lr_range(sgd_lrs, sgd_losses, sgd_suggested);
+# Adam divides each step by a running estimate of the gradient's size, so its step is roughly
+# lr per weight; SGD's step is lr x gradient (plus momentum), so its useful rate depends on how
+# large the gradients are. Each optimizer has its own scale: a rate copied from one to the
+# other is a guess, the range test a measurement.
+
+# %% [markdown]
 # 2. In the panel, find the largest learning rate that still learns. How close is it to the
-#    point where the range-test curve turns up?
+#    lowest-loss rate of the range test (section 4)?
 # 3. Replace the cosine decay with `keras.callbacks.ReduceLROnPlateau(patience=1)` and a
-#    constant rate. Does the callback ever cut the rate in 8 epochs? Predict, then look at
+#    constant rate. Does the callback ever cut the rate in this run? Predict, then look at
 #    `run.history["learning_rate"]`.
 
-# %% jupyter={"source_hidden": true}
-# Solutions (expand to read).
-# 1. SGD's useful range sits about 10x higher than Adam's: Adam divides each step by a running
-#    estimate of the gradient's size, so its step is roughly lr per weight, while SGD's step is
-#    lr x gradient. The range test finds each optimizer's own scale; that is its point.
-# 2. Usually within a factor of 2-3 of the curve's minimum: beyond it the loss explodes and the
-#    ReLUs die, as in section 3.
-# 3. plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=1)
-#    m, r = scratch.train_scratch(data, name="plateau", network=scratch.FORUM,
-#                                 fit=FIT.replace(lr=suggested, callbacks=[plateau]))
-#    print(r.history["learning_rate"]): it cuts only after an epoch whose validation loss did
-#    not improve; in a short run that falls every epoch it never acts, a schedule always does.
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: the plateau callback on a constant rate; the rate of every epoch.
+plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=1)
+_, plateau_run = scratch.train_scratch(
+    data, name="plateau", network=scratch.FORUM,
+    fit=FIT.replace(lr=suggested, callbacks=(plateau,), progress=False))
+rates = plateau_run.history["learning_rate"]
+print("learning rate per epoch:", ", ".join(f"{lr:.1e}" for lr in rates))
+print("validation loss per epoch:", ", ".join(f"{v:.3f}" for v in plateau_run.history["val_loss"]))
+print(f"the callback cut the rate {sum(b < a for a, b in zip(rates, rates[1:], strict=False))} time(s)")
+# It cuts only after an epoch whose validation loss did not improve on the best so far; in a
+# short run whose validation loss keeps falling it never acts. A schedule always does.
 
 # %% [markdown]
 # ## 9 · Takeaways

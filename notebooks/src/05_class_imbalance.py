@@ -42,6 +42,7 @@ import labkit  # first: keeps TensorFlow's C++ log lines out of this notebook
 import dataclasses
 
 import keras
+import numpy as np
 
 from labkit import (lessondata, models, panels, pipelines, plots, reference, report, splits, train,
                     transfer)
@@ -105,12 +106,63 @@ plots.plot_confusion(naive.confusion, data.class_names, title="Trained as is");
 #   images (random flips, rotations, shifts, zoom with Keras augmentation layers), so the model
 #   sees variety, not copies.
 
+#
+# The class-weight answer found in the wild is itself a bug in Keras 3:
+#
+# ```python
+# from sklearn.utils import class_weight
+# class_weights = class_weight.compute_class_weight("balanced", classes=np.unique(y_train),
+#                                                   y=y_train)   # a NumPy array, one per class
+# model.fit(x_train, y_train, class_weight=class_weights, ...)
+# ```
+#
+# `compute_class_weight` returns an array; `fit` wants a dict `{class: weight}`, and the Keras
+# installed here fails on the array, with an error that does not say why.
+# `splits.balanced_weights` computes the same array as sklearn's `"balanced"` mode; pass it to
+# `fit` and see:
+
+# %%
+weights_array = splits.balanced_weights(y_train, data.n_classes)
+print("balanced weights as sklearn returns them:", np.round(weights_array, 2))
+array_error = report.raised(lambda: transfer.train_head(
+    feats, imbalanced, name="class weights as an array", fit=HEAD_FIT.replace(epochs=1),
+    class_weight=weights_array))
+print(f"model.fit(..., class_weight=<that array>) in Keras {keras.__version__}: {array_error}")
+
+# %% [markdown]
+# The fix is one call: `dict(enumerate(class_weights))`, what `splits.class_weights` returns.
+
 # %%
 weights = splits.class_weights(y_train, data.n_classes)
 print("class weights:", {data.class_names[c]: round(w, 2) for c, w in weights.items()})
 cw_head, cw_run = transfer.train_head(feats, imbalanced, name="class weights", fit=HEAD_FIT,
                                       class_weight=weights)
 
+# %% tags=["plain-keras"] jupyter={"source_hidden": true}
+# The plain Keras behind `transfer.features` and `transfer.train_head(..., class_weight=...)`,
+# run here and compared with the helpers' numbers.
+# 1. Features: resize, the base's own preprocessing (`caffe`: for VGG16 that is
+#    keras.applications.vgg16.preprocess_input), the frozen base.
+resized = keras.layers.Resizing(SIZE, SIZE)(data.x_val.astype("float32"))
+val_features = base.predict(caffe(resized), batch_size=256, verbose=0).reshape(len(data.x_val), -1)
+# 2. A softmax layer on the training features, with class weights as a dict.
+keras.utils.set_random_seed(lab.seed)
+plain_head = keras.Sequential([keras.Input(feats.train.shape[1:]), keras.layers.Flatten(),
+                               keras.layers.Dense(data.n_classes, activation="softmax")])
+plain_head.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+plain_history = plain_head.fit(feats.train, y_train, epochs=EPOCHS, batch_size=64,
+                               validation_data=(val_features, data.y_val),
+                               class_weight=dict(enumerate(weights_array)), verbose=0)
+same_features = bool(np.allclose(val_features, feats.val, atol=1e-4))
+same_run = bool(np.allclose(plain_history.history["val_loss"], cw_run.history["val_loss"],
+                            atol=1e-5))
+print(f"plain Keras: same validation features as transfer.features: {same_features}; "
+      f"same validation losses, epoch by epoch, as transfer.train_head: {same_run} "
+      f"(final val accuracy {plain_history.history['val_accuracy'][-1]:.1%} vs "
+      f"{cw_run.last('val_accuracy'):.1%})")
+
+# %%
 x_over, y_over = splits.oversample(feats.train, y_train, seed=lab.seed)
 over_head, over_run = transfer.train_head(feats, imbalanced, name="oversampling", fit=HEAD_FIT,
                                           x_train=x_over, y_train=y_over)
@@ -159,6 +211,10 @@ verdict = report.check_lesson(lab, "imbalance", metric="balanced accuracy",
 
 # %%
 # NBVAL_CHECK_OUTPUT
+report.claim("Keras refuses sklearn's class-weight array (it takes a dict)",
+             array_error is not None)
+report.claim("the plain Keras cell repeats the helpers' features and class-weighted run",
+             same_features and same_run)
 report.claim("accuracy paradox: reported accuracy exceeds balanced accuracy by >= 3 points",
              reported.accuracy - reported.balanced_accuracy >= 0.03)
 report.claim("a rare class is (almost) never found as is: min rare recall <= 20%",

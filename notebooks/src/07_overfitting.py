@@ -188,7 +188,45 @@ print("Keras 3: keras.Model has fit_generator:", hasattr(keras.Model, "fit_gener
 # model.fit(train_ds, epochs=40, validation_data=(x_val, y_val))
 # ```
 #
-# We put it inside the model, and add the other three fixes:
+# Some answers write their own augmentation function for the `tf.data` pipeline instead, and
+# toss the coin with Python:
+#
+# ```python
+# def augment_image(image, label):
+#     if random.random() < 0.5:                 # Python's random, in a tf.data map
+#         image = tf.image.flip_left_right(image)
+#     return image, label
+# train_ds = tf.data.Dataset.from_tensor_slices((x_train, y_train)).map(augment_image)
+# ```
+#
+# `Dataset.map` does not call the function per image: it traces it **once** into a graph, and
+# the graph runs for every image. Python's `random.random()` runs during that one trace, so
+# the coin is tossed once for the whole training: every image of every epoch is flipped, or
+# none is. `overfitting.python_coin_flip` is that function; count what comes out of the
+# pipeline, two epochs of the training images, against `keras.layers.RandomFlip` mapped over
+# batches (a coin per image, and a new one each epoch):
+
+# %%
+wild_flips = {}
+for coin_seed in (lab.seed, lab.seed + 1):
+    masks = overfitting.mirrored_per_epoch(x_small, y_small, seed=coin_seed, layer=False)
+    wild_flips[coin_seed] = [float(m.mean()) for m in masks]
+    print(f"Python random.random() in the map, random.seed({coin_seed}): mirrored per epoch "
+          + ", ".join(f"{f:.0%}" for f in wild_flips[coin_seed]))
+layer_masks = overfitting.mirrored_per_epoch(x_small, y_small, seed=lab.seed, layer=True)
+layer_flips = [float(m.mean()) for m in layer_masks]
+layer_same = float((layer_masks[0] == layer_masks[1]).mean())
+print("keras.layers.RandomFlip('horizontal') over batches: mirrored per epoch "
+      + ", ".join(f"{f:.0%}" for f in layer_flips)
+      + f"; images with the same outcome in both epochs: {layer_same:.0%}")
+
+# %% [markdown]
+# Whatever the seed, the Python coin gives 0% or 100% in every epoch: no augmentation at all,
+# or a training set that is simply the mirror image of the real one. In graph code, randomness
+# must come from TensorFlow or Keras ops (`keras.layers.Random*`, or `tf.random` inside
+# `tf.cond`), which run for every image.
+#
+# We put the augmentation layers inside the model, and add the other three fixes:
 #
 # - **Dropout**: `Dropout(0.2)` before the output layer and half that after each conv block;
 #   each step trains a random sub-network, so no unit can rely on memorised co-incidences.
@@ -336,6 +374,10 @@ report.check_lesson(lab, "overfitting", case="pretrained base, fine-tuned",
 
 # %%
 # NBVAL_CHECK_OUTPUT
+report.claim("Python's random.random() in a tf.data map flips all images or none, every epoch",
+             all(f in (0.0, 1.0) for run in wild_flips.values() for f in run))
+report.claim("RandomFlip mirrors 35-65% of the images in each epoch, and a new set each epoch",
+             all(0.35 <= f <= 0.65 for f in layer_flips) and layer_same < 0.8)
 report.claim(f"without regularisation the model fits its training images: train accuracy "
              f">= {t('overfitting.train_fit'):.0%}", failure["train"] >= t("overfitting.train_fit"))
 report.claim(f"without regularisation train and val accuracy differ by >= "

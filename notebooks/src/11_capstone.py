@@ -38,7 +38,7 @@ if "google.colab" in sys.modules:
 
 # %%
 import labkit
-from labkit import lessondata, plots, report
+from labkit import lessondata, panels, plots, report
 from labkit.lessons import capstone
 
 lab = labkit.setup()
@@ -160,7 +160,25 @@ print(f"fixing the problems beats the pipeline as found by >= {100 * verdict.min
       "points: True")
 
 # %% [markdown]
-# ## 6 · Try it on your own model
+# ## 6 · Try it yourself
+#
+# The pipeline, fault by fault. Controls: **split** (Keras' `validation_split` on the sorted
+# data, or a stratified split), **inputs** (0-1 or the base's caffe preprocessing), **head**
+# (sigmoid or softmax), **plan** (everything at once, or the head first and then every block
+# at 1e-4 for `capstone.FINE_TUNE_EPOCHS` more epochs), **size** (the images as stored, or
+# upsampled to the base's pretraining size), and **epochs** (1-15). A click trains the whole
+# pipeline, so it costs about what the matching step of section 3 took (its seconds are printed
+# there); upsampled runs are the slow ones. The status line and the runs table give each run's
+# **test** accuracy next to its best validation accuracy. Look for: the validation accuracy of
+# the sorted split (it measures classes the model never trained on), and which single fault,
+# switched back on in the fixed pipeline, costs the most.
+
+# %%
+# NBVAL_IGNORE_OUTPUT
+panels.capstone_panel(lab, data)
+
+# %% [markdown]
+# ## 7 · Try it on your own model
 #
 # ```python
 # from labkit import doctor
@@ -171,28 +189,40 @@ print(f"fixing the problems beats the pipeline as found by >= {100 * verdict.min
 # feed them) and labels. It runs a short LR range test on a copy of the model
 # (`run_lr_test=False` to skip it) and never changes your model.
 #
-# ## 7 · Exercises
+# ## 8 · Exercises
 #
-# 1. Fix the faults in another order (e.g. the head first). Does the final accuracy change?
-#    Does the accuracy after each step?
-# 2. Break something else: `capstone.Pipeline(split="stratified", head="softmax", inputs="caffe",
-#    size=64, base_trainable=False, lr=0.5)` and run the doctor with `run_lr_test=True`.
-# 3. Make the data imbalanced (lesson 05) and run the doctor on it.
+# Predict first, then expand and run the solution cell under exercises 2 and 3.
+#
+# 1. Fix the faults in another order (e.g. the head first): build the `steps` dictionary above
+#    in your order and run the loop again. Does the final accuracy change? Does the accuracy
+#    after each step? (Five trainings: a few minutes on a CPU, so no solution cell runs it.
+#    The final pipeline is the same whatever the order, so it reaches the same accuracy; the
+#    steps in between differ, which is why a checklist beats guessing which knob matters.)
+# 2. Break something else: a pipeline with every fault fixed except a learning rate of 0.5 (and
+#    the base frozen). What does the doctor say with `run_lr_test=True`?
 
-# %% jupyter={"source_hidden": true}
-# Solutions (expand to read).
-# 1. The final pipeline is the same, so its accuracy is the same; the intermediate steps differ,
-#    which is why a checklist (the doctor) beats guessing which knob matters.
-# 2. bad = capstone.Pipeline(split="stratified", head="softmax", inputs="caffe", size=64,
-#    base_trainable=False, lr=0.5); print(capstone.examine(bad, data, lab.profile, run_lr_test=True))
-#    flags lr_too_high with the range test's suggestion.
-# 3. from labkit import data as datasets, doctor
-#    x, y = splits.make_imbalanced(data.x_train, data.y_train, ratio=20, minority_classes=[5, 6, 7])
-#    model, _ = capstone.build(steps[fixed_name], lab.profile, data.n_classes)
-#    print(doctor.diagnose(model, x, y, run_lr_test=False))  # class_imbalance warning
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: the doctor, with its LR range test, on a learning rate of 0.5.
+bad = capstone.Pipeline(split="stratified", head="softmax", inputs="caffe",
+                        size=lab.profile.base_size, base_trainable=False, lr=0.5)
+bad_report = capstone.examine(bad, data, lab.profile, seed=lab.seed, run_lr_test=True)
+print(bad_report)
 
 # %% [markdown]
-# ## 8 · Takeaways
+# 3. Make the training data imbalanced (lesson 05: 20 times fewer images of three classes) and
+#    run the doctor on the pipeline of step 4. What does it report?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: the doctor on step 4's model, the training images made imbalanced.
+from labkit import doctor, splits
+
+x_rare, y_rare = splits.make_imbalanced(data.x_train, data.y_train, ratio=20,
+                                        minority_classes=[5, 6, 7], seed=lab.seed)
+model_4, _ = capstone.build(steps[fixed_name], lab.profile, data.n_classes)
+print(doctor.diagnose(model_4, x_rare, y_rare, run_lr_test=False))
+
+# %% [markdown]
+# ## 9 · Takeaways
 #
 # - Low accuracy usually has several causes at once; fix what corrupts your *measurements*
 #   first, then what the model receives, then the head and the training plan.

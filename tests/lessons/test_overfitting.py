@@ -137,3 +137,35 @@ def test_overfit_panel_controls_and_one_run(tiny_data, quick_lab, run_panel):
     assert settings["l2"] == 0.0 and settings["patience"] == "off" and settings["epochs"] == 7
     run = run_panel(panel, epochs=1, patience="5 epochs")
     assert run.epochs == 1 and run.best("val_accuracy") is not None
+
+
+# ---- a Python coin in a tf.data map ----------------------------------------------------------
+def _asymmetric_images(n=40):
+    x = np.zeros((n, 6, 6, 3), np.uint8)
+    x[:, :, 0] = 200  # a bright left column: no image is its own mirror image
+    x[:, 1, 1] = np.arange(n)[:, None]
+    return x, np.arange(n) % 3
+
+
+def test_python_coin_in_a_map_is_tossed_once_all_or_none():
+    x, y = _asymmetric_images()
+    outcomes = set()
+    for seed in range(6):
+        masks = overfitting.mirrored_per_epoch(x, y, seed=seed, layer=False, epochs=2)
+        fractions = [float(m.mean()) for m in masks]
+        assert fractions[0] in (0.0, 1.0) and fractions == [fractions[0]] * 2
+        outcomes.add(fractions[0])
+    assert outcomes == {0.0, 1.0}  # both outcomes happen, depending on the seed
+
+
+def test_random_flip_layer_tosses_a_coin_per_image_and_epoch():
+    x, y = _asymmetric_images(200)
+    masks = overfitting.mirrored_per_epoch(x, y, seed=3, layer=True, epochs=2)
+    assert all(0.3 < m.mean() < 0.7 for m in masks)
+    assert (masks[0] != masks[1]).any()
+
+
+def test_mirrored_per_epoch_needs_an_asymmetric_image():
+    x = np.zeros((4, 6, 6, 3), np.uint8)
+    with pytest.raises(ValueError, match="mirror"):
+        overfitting.mirrored_per_epoch(x, np.zeros(4, int), seed=0, layer=True)

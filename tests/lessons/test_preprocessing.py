@@ -47,4 +47,11 @@ def test_caffe_gray_has_equal_channels_before_mean_subtraction():
     out = numpy(preprocessing.caffe_gray(BATCH)) + np.array(models.IMAGENET_BGR_MEANS, "float32")
     np.testing.assert_allclose(out[..., 0], out[..., 1], atol=1e-3)
     np.testing.assert_allclose(out[..., 1], out[..., 2], atol=1e-3)
-    np.testing.assert_allclose(out[..., 0], BATCH.mean(-1), atol=1e-3)
+
+
+def test_caffe_gray_is_luma_as_lesson_09_and_keras_grayscale():
+    from labkit.lessons import channel_order
+
+    out = numpy(preprocessing.caffe_gray(BATCH)) + np.array(models.IMAGENET_BGR_MEANS, "float32")
+    luma = channel_order.to_grayscale(BATCH)[..., 0].astype("float32")
+    np.testing.assert_allclose(out[..., 0], luma, atol=1.0)  # to_grayscale rounds to uint8
