@@ -125,19 +125,23 @@ def resolution_panel(lab: Lab, data: LessonData) -> widgets.RetrainPanel:
     return widgets.RetrainPanel(train_fn, controls, title="Input size and depth")
 
 
-IMBALANCE_FIXES = ("none", "class weights", "oversampling")
+def imbalance_panel(lab: Lab, data: LessonData, base, preprocess, rare: list[int],
+                    augment=None) -> widgets.RetrainPanel:
+    """Head on the frozen base, trained on a step-imbalanced set with a chosen fix.
 
-
-def imbalance_panel(lab: Lab, data: LessonData, base, preprocess,
-                    rare: list[int]) -> widgets.RetrainPanel:
-    """Head on the frozen base, trained on a step-imbalanced set with a chosen fix."""
+    ``augment`` (a Keras augmentation model) adds the fix "targeted augmentation": the rare
+    classes topped up with augmented copies of their images, whose features the frozen base
+    then computes (a click costs that extraction too). Fixes: ``imbalance.fix_arguments``.
+    """
     import dataclasses
 
     from labkit import splits, transfer
+    from labkit.lessons import imbalance
 
+    fixes = [f for f in imbalance.FIXES if augment is not None or f != "targeted augmentation"]
     controls = {
         "ratio": widgets.int_slider("rarity ratio", 20, 1, 50),
-        "fix": widgets.dropdown("fix", list(IMBALANCE_FIXES), "none"),
+        "fix": widgets.dropdown("fix", fixes, "none"),
         "epochs": widgets.epochs_slider(lab.profile.head_epochs, max=40),
     }
     warm = WarmModels()
@@ -147,11 +151,10 @@ def imbalance_panel(lab: Lab, data: LessonData, base, preprocess,
                                         minority_classes=rare, seed=lab.seed)
         imbalanced = dataclasses.replace(data, x_train=x, y_train=y)
         feats = transfer.features(base, imbalanced, preprocess, size=lab.profile.base_size)
-        extra: dict[str, Any] = {}
-        if settings["fix"] == "class weights":
-            extra["class_weight"] = splits.class_weights(y, data.n_classes)
-        elif settings["fix"] == "oversampling":
-            extra["x_train"], extra["y_train"] = splits.oversample(feats.train, y, seed=lab.seed)
+        extra = imbalance.fix_arguments(settings["fix"], x, y, feats.train, base=base,
+                                        preprocess=preprocess, size=lab.profile.base_size,
+                                        n_classes=data.n_classes, seed=lab.seed,
+                                        augment=augment)
         _, run = transfer.train_head(feats, imbalanced, name="panel",
                                      fit=_fit(lab, settings, callbacks), warm=warm, **extra)
         return run

@@ -75,6 +75,21 @@ def make_pipeline(
     return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
+def augmented_copy(x: Array, augment, seed: int, batch_size: int = 256) -> Array:
+    """One augmented copy of every image in ``x`` (uint8, 0-255): ``augment`` (a Keras
+    augmentation layer or model, called with ``training=True``) batch by batch, after seeding
+    Keras with ``seed``."""
+    import keras
+
+    x = np.asarray(x)
+    if len(x) == 0:
+        return x.copy()
+    keras.utils.set_random_seed(seed)
+    out = [np.asarray(augment(x[i : i + batch_size].astype("float32"), training=True))
+           for i in range(0, len(x), batch_size)]
+    return np.clip(np.concatenate(out), 0, 255).astype(np.uint8)
+
+
 def augment_minority(x: Array, y: Any, augment, seed: int | None = 0,
                      batch_size: int = 256) -> tuple[Array, Array]:
     """Top up every class to the largest count with *augmented* copies of its own images.
@@ -82,7 +97,6 @@ def augment_minority(x: Array, y: Any, augment, seed: int | None = 0,
     ``augment``: a Keras augmentation layer or model (called with ``training=True``). Returns
     the original images plus the new ones (uint8, 0-255), shuffled. Training split only.
     """
-    import keras
 
     y = _labels(y)
     _same_length(x, y)
@@ -93,11 +107,8 @@ def augment_minority(x: Array, y: Any, augment, seed: int | None = 0,
     picks = [rng.choice(np.flatnonzero(y == c), target - n) for c, n in enumerate(counts)
              if 0 < n < target]
     idx = np.concatenate(picks) if picks else np.array([], np.int64)
-    keras.utils.set_random_seed(int(rng.integers(2**31)))
-    new = [np.asarray(augment(np.asarray(x)[idx[i : i + batch_size]].astype("float32"),
-                              training=True))
-           for i in range(0, len(idx), batch_size)]
-    x_new = np.clip(np.concatenate(new), 0, 255).astype(np.uint8) if new else x[:0]
+    x_new = augmented_copy(np.asarray(x)[idx], augment, seed=int(rng.integers(2**31)),
+                           batch_size=batch_size)
     x_all, y_all = np.concatenate([x, x_new]), np.concatenate([y, y[idx]])
     order = rng.permutation(len(y_all))
     return x_all[order], y_all[order]

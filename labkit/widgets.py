@@ -140,6 +140,27 @@ def settings_text(settings: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={_fmt(v)}" for k, v in settings.items())
 
 
+def control_range(control: widgets.ValueWidget) -> str:
+    """What a control can be set to, in words: ``"1-30"``, ``"1e-05 to 1 (log scale)"``,
+    ``"adam | sgd"``."""
+    if isinstance(control, widgets.FloatLogSlider):
+        low, high = control.base ** control.min, control.base ** control.max
+        return f"{low:g} to {high:g} (log scale)"
+    if isinstance(control, widgets.IntSlider):
+        return f"{control.min}-{control.max}"
+    if isinstance(control, widgets.FloatSlider):
+        return f"{control.min:g}-{control.max:g}"
+    if isinstance(control, widgets.Dropdown):
+        return " | ".join(str(label) for label in control.options)
+    return "any value"
+
+
+def controls_text(controls: Mapping[str, widgets.ValueWidget]) -> str:
+    """One line per control: its label and what it can be set to."""
+    return "\n".join(f"{c.description or name}: {control_range(c)}"
+                     for name, c in controls.items())
+
+
 def _png_output(fig, text: str) -> dict[str, Any]:
     """A figure as a display_data entry for ``Output.outputs``."""
     buf = io.BytesIO()
@@ -198,6 +219,10 @@ class RetrainPanel:
                        (self.compare_out, "compare")):
             w.add_class(f"labkit-{css}")  # hooks for the browser test and custom CSS
         header = [widgets.HTML(f"<h4>{html.escape(title)}</h4>")] if title else []
+        ranges = "; ".join(html.escape(line) for line in controls_text(self.controls).splitlines())
+        header.append(widgets.HTML(f"<small>Controls and their ranges: {ranges}. Each click "
+                                   "starts a new run with these settings; the runs table "
+                                   "gives each run's seconds.</small>"))
         self.widget = widgets.VBox(header + [
             widgets.VBox(list(self.controls.values())),
             widgets.HBox([self.train_button, self.stop_button, self.status]),

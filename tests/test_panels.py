@@ -101,3 +101,23 @@ def test_capstone_panel_switches_each_fault_and_notes_the_test_accuracy(quick_la
 
     assert fixed.epochs == 1 + capstone.FINE_TUNE_EPOCHS  # both stages on one curve
     assert "test accuracy" in panel.status.value and "result" in panel.table.value
+
+
+@pytest.mark.parametrize("fix", ["none", "class weights", "oversampling", "targeted augmentation"])
+def test_imbalance_panel_trains_with_each_fix(quick_lab, tiny_data, run_panel, fix):
+    import dataclasses
+
+    from labkit import transfer
+    from labkit.lessons import overfitting
+
+    lab = dataclasses.replace(quick_lab, profile=dataclasses.replace(QUICK, base_size=32))
+    base, caffe = transfer.lesson_base(lab.profile)
+    panel = panels.imbalance_panel(lab, tiny_data, base, caffe, rare=[2, 3],
+                                   augment=overfitting.augmentation_layers(0.1, seed=0))
+    from labkit.lessons import imbalance
+
+    assert panel.controls["fix"].options == imbalance.FIXES
+    run = run_panel(panel, ratio=2, fix=fix, epochs=1)
+    assert run.epochs == 1 and math.isfinite(run.last("loss"))
+    without = panels.imbalance_panel(lab, tiny_data, base, caffe, rare=[2, 3])
+    assert "targeted augmentation" not in without.controls["fix"].options

@@ -5,12 +5,13 @@ with every output and execution count cleared, execution timestamps dropped, and
 cells removed. A solution cell is a cell
 
 - tagged ``solution`` (cell metadata ``tags``), or
-- whose source starts with a ``# SOLUTION`` / ``# Solutions`` comment, which is how the lesson
-  scripts (``notebooks/src/*.py``) mark them today: a collapsed code cell
+- whose source starts with a ``# SOLUTION`` / ``# Solutions`` comment: a collapsed code cell
   (``jupyter={"source_hidden": true}``) opening with ``# Solutions (expand to read).``
 
-Solution cells hold comments only, so every copy still runs top to bottom (tests/test_student.py
-executes one). The copies keep the notebooks' names, so the links between lessons still work.
+The lesson scripts (``notebooks/src/*.py``) tag runnable solutions ``solution`` and keep
+comment-only ones for exercises too slow to run. Nothing after a solution cell uses what it
+computes, so every copy still runs top to bottom (tests/test_student.py executes one). The
+copies keep the notebooks' names, so the links between lessons still work.
 """
 
 from __future__ import annotations

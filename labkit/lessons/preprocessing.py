@@ -37,6 +37,21 @@ def caffe_gray(x):
     return caffe_preprocess(keras.ops.repeat(gray, 3, axis=-1))
 
 
+IMAGENET_RGB_MEAN = (0.485, 0.456, 0.406)  # torchvision's ImageNet statistics, 0-1 RGB
+IMAGENET_RGB_STD = (0.229, 0.224, 0.225)
+
+
+def torch_style(x):
+    """ImageNet mean-and-std normalisation, PyTorch style: ``(x / 255 - mean) / std`` per RGB
+    channel (``keras.applications`` calls it ``mode="torch"``). Right for a torch-style base,
+    wrong for a caffe one: values of about -2..2 in RGB order, not -124..151 in BGR."""
+    import keras
+
+    mean = keras.ops.convert_to_tensor(IMAGENET_RGB_MEAN, "float32")
+    std = keras.ops.convert_to_tensor(IMAGENET_RGB_STD, "float32")
+    return (_float(x) / 255.0 - mean) / std
+
+
 def raw_pixels(x):
     """No preprocessing at all (forgotten at prediction time)."""
     return _float(x)
@@ -48,4 +63,5 @@ VARIANTS = {
     "RGB order (no BGR flip)": caffe_rgb,
     "grayscale": caffe_gray,
     "none (raw 0-255)": raw_pixels,
+    "ImageNet mean/std (torch-style)": torch_style,
 }

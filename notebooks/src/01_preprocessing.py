@@ -177,9 +177,9 @@ for head, raw, scaled in (("global average pooling", adam_raw, adam_scaled),
     print(f"{head:<40}{raw_acc:>8.1%}{scaled_acc:>8.1%}{100 * (raw_acc - scaled_acc):>+13.1f}")
 
 # %% [markdown]
-# So for this from-scratch CNN with Adam, the raw scale costs little with either head (the
-# table above says by how much, and in which direction): Adam divides each step by a running
-# estimate of the gradient's size. With SGD it is the difference between a dead network and a
+# So for this from-scratch CNN with Adam, the raw scale is not what ruins accuracy, with either
+# head: raw and scaled end within a few points of each other (the table says by how much, and
+# in which direction). Adam divides each step by a running estimate of the gradient's size. With SGD it is the difference between a dead network and a
 # working one. The scale still matters for learning-rate choices and above all for pretrained
 # models, which is Part B.
 #
@@ -204,6 +204,13 @@ for head, raw, scaled in (("global average pooling", adam_raw, adam_scaled),
 # ```python
 # image = tf.cast(tf.image.decode_jpeg(data, channels=3), tf.float32)   # RGB
 # image -= np.array([123.68, 116.779, 103.939])                          # "normalize"
+# ```
+#
+# Or ImageNet's mean **and** standard deviation, the PyTorch recipe, fed to a caffe base that
+# never saw it (the `ImageNet mean/std (torch-style)` case):
+#
+# ```python
+# image = (image / 255.0 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]   # RGB, about -2..2
 # ```
 #
 # We resize the images to the resolution the base was trained at (lesson 04 explains why),
@@ -231,7 +238,7 @@ for name, fn in preprocessing.VARIANTS.items():
     mismatch[name] = train.evaluate(head, feats.test, data.y_test, data.n_classes)
     print(f"test inputs {name:<30} accuracy {mismatch[name].accuracy:.1%}")
 plots.plot_bars({k: v.accuracy for k, v in mismatch.items()},
-                title="One head, test images preprocessed five ways", ylabel="test accuracy");
+                title="One head, test images preprocessed six ways", ylabel="test accuracy");
 
 # %% [markdown]
 # And the "consistent but wrong" case: scale to 0-1 at training **and** test time. The head can
@@ -359,6 +366,10 @@ report.claim(f"0-1 inputs to the caffe base lose >= "
              right_test.accuracy - wrong_test.accuracy >= t("preprocessing.consistent"))
 report.claim("with 0-1 inputs, images differ >= 100x less at the base's last block",
              spread_ratio >= 100)
+report.claim(f"ImageNet mean/std (torch-style) at test time loses >= "
+             f"{100 * t('preprocessing.consistent'):.0f} points",
+             right_test.accuracy - mismatch["ImageNet mean/std (torch-style)"].accuracy
+             >= t("preprocessing.consistent"))
 report.claim(f"RGB order at test time loses >= {100 * t('preprocessing.rgb'):.0f} points",
              right_test.accuracy - rgb.accuracy >= t("preprocessing.rgb"))
 print("each fix beats its failure by the promised margin: True")

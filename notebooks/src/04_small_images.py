@@ -212,15 +212,21 @@ panels.resolution_panel(lab, data)
 # ## 7 · Exercises
 #
 # 1. Upsample to 48x48 instead of 64x64. Where does accuracy land between the two?
+#    (`b, _ = transfer.lesson_base(lab.profile, size=48)`, then `frozen_head_run("48", b, 48)`.)
 # 2. Cut after block 4 **and** upsample. Is the combination better than either alone?
+#    (`frozen_head_run("64 cut b4", models.cut_after(base_big, "block4"), BASE_SIZE)`.)
 # 3. For real VGG16 (full profile), how many blocks can a 32x32 image go through before the map
-#    is smaller than 2x2?
+#    is smaller than 2x2? Predict, then run the cell below (VGG16's architecture without its
+#    weights: nothing to download).
 
-# %% jupyter={"source_hidden": true}
-# Solutions (expand to read).
-# 1. b, _ = transfer.lesson_base(lab.profile, size=48); frozen_head_run("48", b, 48)
-# 2. frozen_head_run("64 cut b4", models.cut_after(base_big, "block4"), BASE_SIZE)
-# 3. 32 -> 16 -> 8 -> 4 -> 2 -> 1: four blocks leave 2x2, the fifth 1x1.
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: VGG16's feature map after each block, for 32x32 inputs.
+import keras
+
+vgg16 = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))
+for name, shape in evidence.feature_map_sizes(vgg16):
+    print(f"{name:<12} {shape[0]}x{shape[1]} x {shape[2]} channels")
+# Each block halves the map: 32 -> 16 -> 8 -> 4 -> 2 -> 1. Four blocks leave 2x2, the fifth 1x1.
 
 # %% [markdown]
 # ## 8 · Takeaways

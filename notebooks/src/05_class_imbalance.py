@@ -236,29 +236,64 @@ print(f"the best fix beats 'as is' by >= {100 * verdict.min_margin:.0f} points b
 # %% [markdown]
 # ## 6 · Try it yourself
 #
-# Change how rare the rare classes are and pick a fix; the table compares runs by balanced
-# validation accuracy.
+# Change how rare the rare classes are and pick a fix: none, class weights, oversampling, or
+# targeted augmentation (the same augmentation layers as section 3; that click also computes
+# the frozen base's features of the new images, so it takes longer). The validation set is
+# balanced, so the table's validation accuracy weighs every class the same. Look for the ratio
+# at which "none" stops finding the rare classes, and which fix holds up longest.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-panels.imbalance_panel(lab, data, base, caffe, rare=RARE)
+panels.imbalance_panel(lab, data, base, caffe, rare=RARE, augment=augment)
 
 # %% [markdown]
 # ## 7 · Exercises
 #
-# 1. Use `kind="longtail"` in `splits.make_imbalanced`. Which fix wins now?
-# 2. Combine class weights **and** targeted augmentation. Better than either?
-# 3. Why must oversampling and augmentation happen **after** the train/validation split?
+# Predict first, then expand and run the solution cell under each exercise.
+#
+# 1. Make the training set long-tailed instead (`kind="longtail"` in `splits.make_imbalanced`:
+#    class 0 keeps every image, each next class fewer, the last one 1 in 20). Which fix wins now?
 
-# %% jupyter={"source_hidden": true}
-# Solutions (expand to read).
-# 1. x, y = splits.make_imbalanced(data.x_train, data.y_train, kind="longtail", ratio=RATIO)
-#    then repeat sections 1-4 with imbalanced = dataclasses.replace(data, x_train=x, y_train=y).
-# 2. transfer.train_head(feats, imbalanced, fit=HEAD_FIT, x_train=aug_feats, y_train=y_aug,
-#    class_weight=splits.class_weights(y_aug, data.n_classes)); after augmentation the set is
-#    balanced, so the weights are ~1 and change little.
-# 3. Copies (or near-copies) of a training image in the validation set make validation scores
-#    measure memory, not generalisation.
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: the four fixes on a long-tailed training set, scored on the balanced test set.
+from labkit.lessons import imbalance
+
+x_tail, y_tail = splits.make_imbalanced(data.x_train, data.y_train, kind="longtail",
+                                        ratio=RATIO, seed=lab.seed)
+tail = dataclasses.replace(data, x_train=x_tail, y_train=y_tail)
+tail_feats = transfer.features(base, tail, caffe, size=SIZE)
+print("train images per class:", splits.class_counts(y_tail, data.n_classes).tolist())
+tail_scores = {}
+for fix in imbalance.FIXES:
+    extra = imbalance.fix_arguments(fix, x_tail, y_tail, tail_feats.train, base=base,
+                                    preprocess=caffe, size=SIZE, n_classes=data.n_classes,
+                                    seed=lab.seed, augment=augment)
+    tail_head, _ = transfer.train_head(tail_feats, tail, name=fix, fit=HEAD_FIT, **extra)
+    tail_scores[fix] = train.evaluate(tail_head, feats.test, data.y_test, data.n_classes)
+    print(f"{fix:<24} balanced accuracy {tail_scores[fix].balanced_accuracy:.1%}, "
+          f"macro F1 {tail_scores[fix].macro_f1:.3f}")
+print("best on the long tail:", max(tail_scores, key=lambda k: tail_scores[k].balanced_accuracy))
+
+# %% [markdown]
+# 2. Combine class weights **and** targeted augmentation. Better than either alone?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: targeted augmentation, then class weights computed on the augmented set.
+both_weights = splits.class_weights(y_aug, data.n_classes)
+both_head, _ = transfer.train_head(feats, imbalanced, name="both", fit=HEAD_FIT,
+                                   x_train=aug_feats, y_train=y_aug, class_weight=both_weights)
+both = train.evaluate(both_head, feats.test, data.y_test, data.n_classes)
+print("class weights after augmentation:", sorted({round(w, 2) for w in both_weights.values()}))
+for name, s in (("class weights", scores["class weights"]),
+                ("targeted augmentation", scores["targeted augmentation"]), ("both", both)):
+    print(f"{name:<24} balanced accuracy {s.balanced_accuracy:.1%}")
+# After targeted augmentation every class has as many images as the largest, so the balanced
+# weights are all close to 1 (printed above) and can change little.
+
+# %% [markdown]
+# 3. Why must oversampling and augmentation happen **after** the train/validation split?
+#    (Copies, or near-copies, of a training image in the validation set make validation
+#    measure memory, not generalisation: lesson 06.)
 
 # %% [markdown]
 # ## 8 · Takeaways

@@ -185,20 +185,43 @@ panels.split_panel(lab, data, x_sorted, y_sorted)
 # %% [markdown]
 # ## 8 · Exercises
 #
-# 1. With `validation_split=0.5`, how many classes does the model never see?
-# 2. Shuffle with `rng.permutation` instead of a stratified split. How far from 10% of each
-#    class can a plain shuffle put in validation with these sizes?
+# Predict first, then expand and run the solution cell under each exercise.
+#
+# 1. With `validation_split=0.5` on the same sorted data, how many classes does the model never
+#    see in training?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: Keras' validation_split takes the last fraction of the arrays, as they are.
+half = int(len(y_sorted) * (1 - 0.5))
+unseen = sorted(set(y_sorted[half:].tolist()) - set(y_sorted[:half].tolist()))
+print(f"validation_split=0.5: {len(unseen)} classes only in validation: "
+      f"{[data.class_names[c] for c in unseen]}")
+
+# %% [markdown]
+# 2. Shuffle with a plain random permutation instead of a stratified split. How far from
+#    `FRACTION` of each class can a plain shuffle put in validation, with these sizes?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: validation images per class, plain shuffles with five seeds vs the stratified split.
+expected = splits.class_counts(y_sorted, data.n_classes) * FRACTION
+for seed in range(5):
+    order = np.random.default_rng(seed).permutation(len(y_sorted))
+    counts = splits.class_counts(y_sorted[order][cut:], data.n_classes)
+    print(f"plain shuffle, seed {seed}: per class {counts.min()}-{counts.max()} "
+          f"(expected {expected.min():.0f}-{expected.max():.0f}), largest miss "
+          f"{np.abs(counts - expected).max():.0f} images")
+strat = splits.class_counts(y_va, data.n_classes)
+print(f"stratified split: per class {strat.min()}-{strat.max()}, largest miss "
+      f"{np.abs(strat - expected).max():.0f} images")
+# A shuffle is unbiased but noisy: some classes get more validation images, some fewer. A
+# stratified split takes FRACTION of every class, so each class is measured on its share.
+
+# %% [markdown]
 # 3. `keras.utils.image_dataset_from_directory(..., validation_split=0.2, subset="both", seed=1)`
 #    shuffles file names before splitting. Why does it need the same `seed` for both subsets
-#    when called twice?
-
-# %% jupyter={"source_hidden": true}
-# Solutions (expand to read).
-# 1. Half the pooled images: the last five classes are validation only.
-# 2. order = np.random.default_rng(0).permutation(len(y_sorted)); np.bincount(y_sorted[order][cut:])
-#    shows counts a few images either side of 50; stratification removes that noise.
-# 3. Each call shuffles the file list with its seed; a different seed would reshuffle, and the
-#    two subsets would overlap (validation images leaking into training).
+#    when called twice, once per subset? (Each call shuffles the file list with its seed; with
+#    different seeds the two subsets would overlap, and validation images would leak into
+#    training.)
 
 # %% [markdown]
 # ## 9 · Takeaways

@@ -17,6 +17,17 @@
 # - errors Keras raises for the wrong label format or too few units, caught and explained.
 #
 # Every number below is computed by this notebook when you run it.
+#
+# **Contents**
+#
+# - [1 · The code as found in the wild](#1-·-The-code-as-found-in-the-wild) (every variant)
+# - [2 · Run it: what Keras reported and what is true](#2-·-Run-it:-what-Keras-reported-and-what-is-true)
+# - [3 · Diagnose](#3-·-Diagnose): what binary accuracy counts; sigmoid vs softmax outputs; a
+#   linear head with `from_logits=False`; a one-unit sigmoid head; the errors Keras raises
+# - [4 · The fix](#4-·-The-fix), [5 · Side by side](#5-·-Side-by-side),
+#   [6 · Check: the lesson holds on this run](#6-·-Check:-the-lesson-holds-on-this-run)
+# - [7 · Try it yourself](#7-·-Try-it-yourself), [8 · Exercises](#8-·-Exercises),
+#   [9 · Takeaways](#9-·-Takeaways)
 
 # %% jupyter={"source_hidden": true}
 # Makes labkit importable: Colab installs it from the course repository; locally, `make lab` did.
@@ -372,24 +383,59 @@ panels.head_and_loss_panel(lab, data, feats, variant="linear + sparse CE(from_lo
 # %% [markdown]
 # ## 8 · Exercises
 #
+# Predict first, then expand and run the solution cell under each exercise.
+#
 # 1. Train `"sigmoid + binary CE"` and compile it with `metrics=["accuracy", "binary_accuracy"]`.
-#    Which number matches section 2's true accuracy?
+#    Which number matches section 2's true (arg-max) accuracy?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: one head, both metrics, and the arg-max truth.
+from labkit import train
+from labkit.config import seed_everything
+
+seed_everything(lab.seed)
+variant = head_and_loss.HEAD_VARIANTS["sigmoid + binary CE"]
+two_metrics = head_and_loss.build_head(feats.train.shape[1], data.n_classes, variant)
+two_metrics.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3),
+                    loss="binary_crossentropy", metrics=["accuracy", "binary_accuracy"])
+two_metrics.fit(feats.train, head_and_loss.labels_as(data.y_train, "one-hot", data.n_classes),
+                epochs=EPOCHS, batch_size=64, verbose=0)
+logged = two_metrics.evaluate(feats.test,
+                              head_and_loss.labels_as(data.y_test, "one-hot", data.n_classes),
+                              verbose=0, return_dict=True)
+truth = train.evaluate(two_metrics, feats.test, data.y_test, data.n_classes).accuracy
+print(f"test: 'accuracy' {logged['accuracy']:.1%}, 'binary_accuracy' "
+      f"{logged['binary_accuracy']:.1%}, arg-max truth {truth:.1%}")
+# With 10 outputs and one-hot labels, Keras 3 resolves "accuracy" to categorical accuracy (the
+# arg-max against the label); binary_accuracy thresholds each output on its own (section 3).
+
+# %% [markdown]
 # 2. What is the lowest loss a double softmax allows for 2 classes, and for 100? Why does the
 #    mistake hurt more with more classes?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: a perfect prediction [1, 0, ..., 0] through a second softmax, then its loss.
+for n in (2, 10, 100):
+    perfect = np.eye(n, dtype="float32")[:1]
+    twice = keras.ops.convert_to_numpy(keras.ops.softmax(perfect))
+    floor = float(keras.losses.sparse_categorical_crossentropy(np.array([0]), twice)[0])
+    print(f"{n:>3} classes: the lowest loss is {floor:.3f} "
+          f"(log(1 + (n - 1) / e) = {np.log1p((n - 1) / np.e):.3f}); the right class gets "
+          f"{twice[0, 0]:.1%} at best")
+# The second softmax turns [1, 0, ..., 0] into e / (e + n - 1) for the right class: with many
+# classes that is almost uniform, so the gradient separating the right class almost vanishes.
+
+# %% [markdown]
 # 3. Labels numbered 1..10 (`y + 1`) with `Dense(10)`: what happens, and what two fixes exist?
 
-# %% jupyter={"source_hidden": true}
-# Solutions (expand to read).
-# 1. v = head_and_loss.HEAD_VARIANTS["sigmoid + binary CE"]; h = head_and_loss.build_head(feats.train.shape[1],
-#    10, v); h.compile(loss="binary_crossentropy", metrics=["accuracy", "binary_accuracy"]);
-#    h.fit(feats.train, head_and_loss.labels_as(data.y_train, "one-hot", 10), epochs=EPOCHS, verbose=0)
-#    "accuracy" (categorical in Keras 3) matches the arg-max accuracy; binary_accuracy is ~90%.
-# 2. A perfect prediction [1, 0, ..., 0] goes through a second softmax as e / (e + n - 1), so the
-#    floor is log(1 + (n - 1) / e): 0.313 for 2 classes, 1.461 for 10 (section 3), 3.622 for 100.
-#    With many classes the second softmax is almost uniform, so the signal separating the right
-#    class from the others almost vanishes.
-# 3. Label 10 has no output: a CPU run raises like Dense(9) here (a GPU run gives NaN losses).
-#    Subtract 1 from the labels (best), or use Dense(11) and ignore output 0.
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: fit on labels 1..10.
+one_based = head_and_loss.build_head(feats.train.shape[1], data.n_classes,
+                                     head_and_loss.HEAD_VARIANTS["softmax + sparse CE"])
+print("labels 1..10, Dense(10):", report.raised(
+    lambda: one_based.fit(feats.train, data.y_train + 1, epochs=1, batch_size=64, verbose=0)))
+# Label 10 has no output. On a CPU the loss raises (on a GPU it can give NaN losses instead).
+# Fixes: subtract 1 from the labels (best), or use Dense(11) and never predict output 0.
 
 # %% [markdown]
 # ## 9 · Takeaways

@@ -19,6 +19,16 @@
 # colours. We report the recall of the four colour-pair classes separately. (The full profile
 # uses this dataset here too: CIFAR-10 has no classes told apart by colour alone.)
 #
+# **Contents** (three short lessons in one notebook, then one check for all three)
+#
+# - [Part A · Trained with one loader, served with another](#Part-A-·-Trained-with-one-loader,-served-with-another)
+# - [Part B · Colour mode: grayscale when colour is the class](#Part-B-·-Colour-mode:-grayscale-when-colour-is-the-class)
+#   and [RGBA, palette and grayscale files in one folder](#RGBA,-palette-and-grayscale-files-in-one-folder)
+# - [Part C · One training set, two loaders](#Part-C-·-One-training-set,-two-loaders)
+# - [6 · Check: the lesson holds on this run](#6-·-Check:-the-lesson-holds-on-this-run),
+#   [7 · Try it yourself](#7-·-Try-it-yourself), [8 · Exercises](#8-·-Exercises),
+#   [9 · Takeaways](#9-·-Takeaways)
+#
 # Every number below is computed by this notebook when you run it.
 
 # %% jupyter={"source_hidden": true}

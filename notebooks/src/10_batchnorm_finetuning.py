@@ -260,29 +260,31 @@ panels.batchnorm_panel(lab, data, images, head, lr=LR, batch_size=BATCH)
 # ## 8 · Exercises
 #
 # 1. Fine-tune with `bn="updating"` at batch 64 instead of 8. Does the gap to `bn="frozen"` grow
-#    or shrink, and why?
+#    or shrink, and why? (Use the panel: batch 64, both modes. Bigger batches give steadier
+#    batch statistics, and the moving averages track them.)
 # 2. Evaluate a copy of `updating.model` on the test set in training mode, batch by batch
 #    (`model(x, training=True)`, batches of `BATCH`), and compare with its test accuracy above
-#    (inference mode). Which mode scores higher, and why? (Why a copy?)
-# 3. Unfreeze only the top two blocks (`labkit.models.unfreeze_top_blocks(base, 2)`) with the
-#    BatchNorm layers of those blocks updating. Which BatchNorm layers move now?
+#    (inference mode). Which mode scores higher, and why? (Why a copy?) Predict, then run.
 
-# %% jupyter={"source_hidden": true}
-# Solutions (expand to read).
-# 1. Bigger batches give steadier batch statistics and the moving averages track them, so the
-#    gap usually shrinks; the first-epoch drop remains, because the head was trained on the
-#    pretrained statistics. Use the panel: batch 64, both modes.
-# 2. twin = models.copy_model(updating.model)
-#    preds = np.concatenate([twin(images.test[i:i + BATCH], training=True).numpy()
-#                            for i in range(0, len(images.test), BATCH)]).argmax(1)
-#    (preds == data.y_test).mean() is clearly lower than the inference-mode accuracy: each
-#    image is normalised with the statistics of the 8 images it happens to
-#    share a batch with, so its features depend on its neighbours. That noise is what the
-#    updating run trained through. A copy, because a training-mode call of a trainable
-#    BatchNorm layer also updates its moving statistics.
-# 3. Only the BatchNorm layers of block4 and block5: a layer with trainable=False (the frozen
-#    blocks) runs in inference mode in Keras 3. Check with batchnorm.moving_statistics before
-#    and after, and batchnorm.statistics_drift.
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: the updating run's model, scored in training mode, batch by batch, on a copy.
+import numpy as np
+
+twin = models.copy_model(updating.model)
+preds = np.concatenate([keras.ops.convert_to_numpy(twin(images.test[i:i + BATCH], training=True))
+                        for i in range(0, len(images.test), BATCH)]).argmax(1)
+print(f"test accuracy, training mode (batches of {BATCH}): {(preds == data.y_test).mean():.1%}; "
+      f"inference mode: {updating_test.accuracy:.1%}")
+# In training mode each image is normalised with the statistics of the BATCH images it happens
+# to share a batch with, so its features depend on its neighbours: that noise is what the
+# updating run trained through. A copy, because a training-mode call of a trainable BatchNorm
+# layer also updates its moving statistics.
+
+# %% [markdown]
+# 3. Unfreeze only the top two blocks (`labkit.models.unfreeze_top_blocks(base, 2)`) with the
+#    BatchNorm layers of those blocks updating. Which BatchNorm layers move now? (Only those of
+#    block4 and block5: a layer with `trainable=False` runs in inference mode in Keras 3. Check
+#    with `batchnorm.moving_statistics` before and after, and `batchnorm.statistics_drift`.)
 
 # %% [markdown]
 # ## 9 · Takeaways

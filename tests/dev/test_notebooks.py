@@ -115,3 +115,22 @@ def test_pairs_refuses_a_notebook_without_its_script(tmp_path):
         (tmp_path / "notebooks" / "02_orphan.ipynb").unlink()
         nbtool.pairs(["07"], root=tmp_path)
 
+
+
+def _anchor(heading: str) -> str:
+    """JupyterLab's anchor for a markdown heading: its text, spaces as dashes, no backticks."""
+    return heading.strip().replace("`", "").replace(" ", "-")
+
+
+def test_every_in_notebook_link_points_at_a_heading():
+    import re
+
+    sources = sorted((Path(__file__).resolve().parents[2] / "notebooks" / "src").glob("[0-9]*.py"))
+    checked = 0
+    for source in sources:
+        text = source.read_text()
+        anchors = {_anchor(h) for h in re.findall(r"^# #{1,6} (.+)$", text, flags=re.M)}
+        for target in re.findall(r"\]\(#([^)]+)\)", text):
+            assert target in anchors, f"{source.name}: link #{target} matches no heading"
+            checked += 1
+    assert checked >= 10  # the contents of lessons 08 and 09

@@ -20,7 +20,7 @@ def numpy(x) -> np.ndarray:
 def test_variant_names():
     assert list(preprocessing.VARIANTS) == [
         "caffe (what the base expects)", "0-1 scaling", "RGB order (no BGR flip)", "grayscale",
-        "none (raw 0-255)"]
+        "none (raw 0-255)", "ImageNet mean/std (torch-style)"]
     assert preprocessing.VARIANTS["caffe (what the base expects)"] is models.caffe_preprocess
     for fn in preprocessing.VARIANTS.values():
         out = numpy(fn(BATCH))
@@ -55,3 +55,10 @@ def test_caffe_gray_is_luma_as_lesson_09_and_keras_grayscale():
     out = numpy(preprocessing.caffe_gray(BATCH)) + np.array(models.IMAGENET_BGR_MEANS, "float32")
     luma = channel_order.to_grayscale(BATCH)[..., 0].astype("float32")
     np.testing.assert_allclose(out[..., 0], luma, atol=1.0)  # to_grayscale rounds to uint8
+
+
+def test_torch_style_matches_keras_applications_torch_mode():
+    from keras.applications import imagenet_utils
+
+    expected = imagenet_utils.preprocess_input(BATCH.astype("float32"), mode="torch")
+    np.testing.assert_allclose(numpy(preprocessing.torch_style(BATCH)), expected, atol=1e-5)
