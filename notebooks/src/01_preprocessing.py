@@ -273,7 +273,7 @@ for block in signal["caffe"]:
     (m_c, s_c), (m_01, s_01) = signal["caffe"][block], signal["0-1"][block]
     print(f"{block:<8}{m_c:>13.3f}{m_01:>8.3f}{s_c:>28.4f}{s_01:>9.4f}")
 last_block = list(signal["caffe"])[-1]
-spread_ratio = signal["caffe"][last_block][1] / signal["0-1"][last_block][1]
+spread_ratio = signal["caffe"][last_block][1] / max(signal["0-1"][last_block][1], 1e-12)
 print(f"at {last_block}, images differ {spread_ratio:,.0f}x less with 0-1 inputs")
 
 # %% [markdown]
@@ -392,20 +392,26 @@ panels.scratch_panel(lab, data, title="Input scale x optimizer", optimizer="sgd"
 #
 # 1. Train the head on **grayscale** features (train and test; `preprocessing.caffe_gray`,
 #    luma as `color_mode="grayscale"` computes it). Which classes lose more recall: the two
-#    colour pairs (red/blue disc, yellow/cyan square) or the six shape classes?
+#    colour pairs (red/blue disc, yellow/cyan square) or the six shape classes? (The full
+#    profile's CIFAR-10 has no colour-pair classes: there the cell prints every class.)
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-# Solution 1: the recall each group keeps, with colour and without.
+# Solution 1: the recall of each class, with colour and without.
 from labkit.lessons import channel_order
 
 gray = transfer.features(base, data, preprocessing.caffe_gray, size=SIZE)
 gray_head, _ = transfer.train_head(gray, data, name="head on grayscale", fit=HEAD_FIT)
 gray_test = train.evaluate(gray_head, gray.test, data.y_test, data.n_classes)
+if {n for pair in channel_order.COLOUR_PAIRS for n in pair} <= set(names):  # labkit shapes
+    groups = {"colour pairs": channel_order.pair_recall,
+              "shape classes": channel_order.other_recall}
+    rows = [(group, f(right_test, names), f(gray_test, names)) for group, f in groups.items()]
+else:  # no colour-pair classes (CIFAR-10, full profile): one row per class
+    rows = [(name, right_test.per_class_recall[i], gray_test.per_class_recall[i])
+            for i, name in enumerate(names)]
 print(f"{'recall':<16}{'colour':>8}{'grayscale':>11}{'change':>9}")
-for group, recall in (("colour pairs", channel_order.pair_recall),
-                      ("shape classes", channel_order.other_recall)):
-    before, after = recall(right_test, names), recall(gray_test, names)
-    print(f"{group:<16}{before:>8.0%}{after:>11.0%}{100 * (after - before):>+8.0f}")
+for label, before, after in rows:
+    print(f"{label:<16}{before:>8.0%}{after:>11.0%}{100 * (after - before):>+8.0f}")
 print(f"test accuracy: colour {right_test.accuracy:.1%}, grayscale {gray_test.accuracy:.1%}")
 # Read the change column. Luma weighs R, G and B differently, so the two classes of a colour
 # pair get different grays (lesson 09 prints them) and can stay apart by brightness. The shape
