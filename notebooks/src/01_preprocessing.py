@@ -43,7 +43,8 @@ if "google.colab" in sys.modules:
 import labkit  # first: keeps TensorFlow's C++ log lines out of this notebook
 import numpy as np
 
-from labkit import evidence, lessondata, panels, plots, reference, report, scratch, train, transfer
+from labkit import (evidence, lessondata, models, panels, plots, reference, report, scratch,
+                    train, transfer)
 from labkit.lessons import preprocessing
 from labkit.train import FitSettings
 
@@ -233,9 +234,10 @@ print(f"head trained and tested with the base's own preprocessing: {right_test}"
 
 # %%
 mismatch = {}
-for name, fn in preprocessing.VARIANTS.items():
-    feats = transfer.features(base, data, fn, size=SIZE)
-    mismatch[name] = train.evaluate(head, feats.test, data.y_test, data.n_classes)
+for name, fn in preprocessing.VARIANTS.items():  # the test images only: the head stays as is
+    test_feats = models.extract_features(base, data.x_test, fn, size=SIZE)
+    mismatch[name] = train.evaluate(head, test_feats.reshape(len(data.x_test), -1), data.y_test,
+                                    data.n_classes)
     print(f"test inputs {name:<30} accuracy {mismatch[name].accuracy:.1%}")
 plots.plot_bars({k: v.accuracy for k, v in mismatch.items()},
                 title="One head, test images preprocessed six ways", ylabel="test accuracy");
@@ -430,8 +432,6 @@ import tempfile
 from pathlib import Path
 
 import keras
-
-from labkit import models
 
 for first_layer in ("models.caffe_layer()", "keras.layers.Lambda(caffe)"):
     layer = models.caffe_layer() if first_layer.startswith("models") else keras.layers.Lambda(caffe)
