@@ -52,13 +52,19 @@ def prediction_spread(model, x: np.ndarray, n_classes: int) -> np.ndarray:
     return np.bincount(pred, minlength=n_classes)
 
 
+def _relu_convs(model) -> list:
+    """The model's Conv2D layers with a ReLU activation, in order."""
+    import keras
+
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)
+            and getattr(layer.activation, "__name__", "") == "relu"]
+
+
 def dead_relu_fraction(model, x: np.ndarray) -> dict[str, float]:
     """Per ReLU conv layer: the fraction of channels that output zero for every image in ``x``."""
     import keras
 
-    convs = [layer for layer in model.layers
-             if isinstance(layer, keras.layers.Conv2D)
-             and getattr(layer.activation, "__name__", "") == "relu"]
+    convs = _relu_convs(model)
     probe = keras.Model(model.inputs, [layer.output for layer in convs])
     outputs = probe.predict(x, batch_size=256, verbose=0)
     outputs = outputs if isinstance(outputs, list) else [outputs]
@@ -77,11 +83,7 @@ def image_signal(base, x: np.ndarray, preprocess=None, size: int | None = None
 
     from labkit.models import base_batches
 
-    last = {}
-    for layer in base.layers:
-        if (isinstance(layer, keras.layers.Conv2D)
-                and getattr(layer.activation, "__name__", "") == "relu"):
-            last[layer.name.split("_")[0]] = layer
+    last = {layer.name.split("_")[0]: layer for layer in _relu_convs(base)}  # a block: its last
     if not last:
         raise ValueError(f"{base.name} has no Conv2D layer with a ReLU activation to probe")
     if len(x) < 2:

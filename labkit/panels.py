@@ -345,7 +345,7 @@ def capstone_panel(lab: Lab, data: LessonData) -> widgets.RetrainPanel:
 
     Controls: the split, the inputs, the size the base sees (as stored or its pretraining
     size), the head, the training plan (a staged run adds ``capstone.FINE_TUNE_EPOCHS``) and
-    the epochs. The run's name carries its test accuracy.
+    the epochs. Each run's note (``NotedRun``) carries its test accuracy.
     """
     from labkit.lessons import capstone
 

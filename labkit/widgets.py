@@ -155,10 +155,9 @@ def control_range(control: widgets.ValueWidget) -> str:
     return "any value"
 
 
-def controls_text(controls: Mapping[str, widgets.ValueWidget]) -> str:
+def control_lines(controls: Mapping[str, widgets.ValueWidget]) -> list[str]:
     """One line per control: its label and what it can be set to."""
-    return "\n".join(f"{c.description or name}: {control_range(c)}"
-                     for name, c in controls.items())
+    return [f"{c.description or name}: {control_range(c)}" for name, c in controls.items()]
 
 
 def _png_output(fig, text: str) -> dict[str, Any]:
@@ -219,7 +218,7 @@ class RetrainPanel:
                        (self.compare_out, "compare")):
             w.add_class(f"labkit-{css}")  # hooks for the browser test and custom CSS
         header = [widgets.HTML(f"<h4>{html.escape(title)}</h4>")] if title else []
-        ranges = "; ".join(html.escape(line) for line in controls_text(self.controls).splitlines())
+        ranges = "; ".join(html.escape(line) for line in control_lines(self.controls))
         header.append(widgets.HTML(f"<small>Controls and their ranges: {ranges}. Each click "
                                    "starts a new run with these settings; the runs table "
                                    "gives each run's seconds.</small>"))

@@ -252,13 +252,13 @@ def test_a_panel_displays_as_a_widget_with_a_picture_for_readers_without_a_kerne
                                      "optimizer: adam   (choices: adam, sgd)"]
 
 
-def test_controls_text_lists_every_control_and_its_range():
+def test_control_lines_list_every_control_and_its_range():
     from labkit import widgets as lw
 
     controls = {"lr": lw.lr_slider(1e-3), "epochs": lw.epochs_slider(5, max=30),
                 "fraction": lw.float_slider("validation fraction", 0.2, 0.1, 0.5),
                 "optimizer": lw.dropdown("optimizer", ["adam", "sgd"])}
-    assert lw.controls_text(controls).splitlines() == [
+    assert lw.control_lines(controls) == [
         "learning rate: 1e-05 to 1 (log scale)", "epochs: 1-30",
         "validation fraction: 0.1-0.5", "optimizer: adam | sgd"]
     panel = lw.RetrainPanel(lambda settings, callbacks: None, controls, title="t")
