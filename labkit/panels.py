@@ -26,6 +26,22 @@ def _fit(lab: Lab, settings: dict[str, Any], callbacks: list, **changes) -> FitS
     return FitSettings(**{**values, **changes})
 
 
+def _steps(n: int, batch_size: int) -> str:
+    return f"{-(-n // batch_size):,} steps of batch {batch_size} per epoch"
+
+
+def scratch_cost(n_train: int, n_val: int) -> str:
+    """What a click of a from-scratch panel costs: every epoch through every training image."""
+    return (f"the CNN trains from scratch on {n_train:,} images ({_steps(n_train, 64)}) for the "
+            f"chosen epochs, and scores {n_val:,} validation images after each")
+
+
+def head_cost(n_train: int, batch_size: int = 64) -> str:
+    """What a click of a cached-features panel costs: a head only, the base never runs."""
+    return (f"a head trains on {n_train:,} images' cached frozen-base features "
+            f"({_steps(n_train, batch_size)}); the base does not run")
+
+
 def _plateau_callbacks(settings: dict[str, Any]) -> list:
     import keras
 
@@ -62,7 +78,8 @@ def scratch_panel(lab: Lab, data: LessonData, *, title: str, lr: float = 1e-3,
                                        rescale=INPUTS[settings["inputs"]], warm=warm)
         return run
 
-    return widgets.RetrainPanel(train_fn, controls, title=title)
+    return widgets.RetrainPanel(train_fn, controls, title=title,
+                                cost=scratch_cost(len(data.x_train), len(data.x_val)))
 
 
 STRATEGIES = ("head first, then the top blocks", "all at once, fresh head")
@@ -96,7 +113,12 @@ def finetune_panel(lab: Lab, data: LessonData, images, feats) -> widgets.Retrain
                                    unfreeze_blocks=settings["blocks"], head=models.copy_model(head))
         return run
 
-    return widgets.RetrainPanel(train_fn, controls, title="Fine-tuning: labels per class")
+    side = lab.profile.base_size
+    return widgets.RetrainPanel(
+        train_fn, controls, title="Fine-tuning: labels per class",
+        cost=(f"a head on the chosen images' cached features first (staged strategy), then a "
+              f"fresh copy of the base fine-tuned through those images at {side}x{side}: "
+              "10 images per class are 10 x 10 images per epoch, 200 per class 20 times more"))
 
 
 def resolution_panel(lab: Lab, data: LessonData) -> widgets.RetrainPanel:
@@ -122,7 +144,12 @@ def resolution_panel(lab: Lab, data: LessonData) -> widgets.RetrainPanel:
                                      fit=_fit(lab, settings, callbacks), warm=warm)
         return run
 
-    return widgets.RetrainPanel(train_fn, controls, title="Input size and depth")
+    n_all = len(data.x_train) + len(data.x_val) + len(data.x_test)
+    return widgets.RetrainPanel(
+        train_fn, controls, title="Input size and depth",
+        cost=(f"the first click at a size and cut runs the base over all {n_all:,} images at "
+              f"that size (later clicks reuse those features); then "
+              f"{head_cost(len(data.x_train))}"))
 
 
 def imbalance_panel(lab: Lab, data: LessonData, base, preprocess, rare: list[int],
@@ -159,7 +186,10 @@ def imbalance_panel(lab: Lab, data: LessonData, base, preprocess, rare: list[int
                                      fit=_fit(lab, settings, callbacks), warm=warm, **extra)
         return run
 
-    return widgets.RetrainPanel(train_fn, controls, title="Class imbalance")
+    return widgets.RetrainPanel(
+        train_fn, controls, title="Class imbalance",
+        cost=("a head on cached frozen-base features (the base runs only on images it has not "
+              "seen: a new rarity ratio's set, and the new images of targeted augmentation)"))
 
 
 SPLITS = ("validation_split on sorted data", "stratified split (shuffled)")
@@ -190,7 +220,10 @@ def split_panel(lab: Lab, data: LessonData, x_sorted, y_sorted) -> widgets.Retra
             _, run = scratch.train_scratch(split, **common)
         return run
 
-    return widgets.RetrainPanel(train_fn, controls, title="Validation split")
+    return widgets.RetrainPanel(train_fn, controls, title="Validation split",
+                                cost=(f"the CNN trains from scratch on {len(x_sorted):,} "
+                                      "images less the validation fraction for the chosen "
+                                      "epochs, and scores the held-out images after each"))
 
 
 def head_and_loss_panel(lab: Lab, data: LessonData, feats,
@@ -215,7 +248,8 @@ def head_and_loss_panel(lab: Lab, data: LessonData, feats,
             raise RuntimeError(result.error)
         return result.run
 
-    return widgets.RetrainPanel(train_fn, controls, title="Head and loss", metric="true_accuracy")
+    return widgets.RetrainPanel(train_fn, controls, title="Head and loss", metric="true_accuracy",
+                                cost=head_cost(len(feats.train)))
 
 
 AUGMENT_STRENGTHS = {"none": None, "0.05": 0.05, "0.1": 0.1, "0.2": 0.2}
@@ -245,7 +279,11 @@ def overfit_panel(lab: Lab, data: LessonData, x_train, y_train, *, epochs: int,
             l2=settings["l2"], patience=PATIENCES[settings["patience"]])
         return run
 
-    return widgets.RetrainPanel(train_fn, controls, title="Overfitting: regularise it")
+    return widgets.RetrainPanel(
+        train_fn, controls, title="Overfitting: regularise it",
+        cost=(f"the high-capacity CNN trains from scratch on {len(x_train):,} images for the "
+              f"chosen epochs (batch {overfitting.BATCH_SIZE}), scoring {len(data.x_val):,} "
+              "validation images after each"))
 
 
 SERVING = {  # served validation images: what each serving loader returns for the PNG files
@@ -296,7 +334,8 @@ def channel_order_panel(lab: Lab, data: LessonData, train_sets: dict[str, Any],
                                        warm=warm)
         return run
 
-    return widgets.RetrainPanel(train_fn, controls, title="Training and serving loaders")
+    return widgets.RetrainPanel(train_fn, controls, title="Training and serving loaders",
+                                cost=scratch_cost(len(data.x_train), len(data.x_val)))
 
 
 BATCH_SIZES = (2, 4, 8, 16, 32, 64, 128)
@@ -322,7 +361,11 @@ def batchnorm_panel(lab: Lab, data: LessonData, images, head, *, lr: float = 1e-
             fit=_fit(lab, settings, callbacks, batch_size=settings["batch_size"]))
         return result.run
 
-    return widgets.RetrainPanel(train_fn, controls, title="Fine-tuning a BatchNorm base")
+    side = lab.profile.base_size
+    return widgets.RetrainPanel(
+        train_fn, controls, title="Fine-tuning a BatchNorm base",
+        cost=(f"a fresh BatchNorm base fine-tuned through {len(images.train):,} images at "
+              f"{side}x{side} for the chosen epochs; small batches are the slow ones"))
 
 
 @dataclass
@@ -365,4 +408,37 @@ def capstone_panel(lab: Lab, data: LessonData) -> widgets.RetrainPanel:
         return NotedRun(run.name, run.history, run.seconds,
                         note=f"test accuracy {scores.accuracy:.1%}")
 
-    return widgets.RetrainPanel(train_fn, controls, title="The capstone pipeline, fault by fault")
+    return widgets.RetrainPanel(
+        train_fn, controls, title="The capstone pipeline, fault by fault",
+        cost=(f"the pipeline trains end to end, base included, on about {len(data.x_train):,} "
+              "images at the chosen size (the base's pretraining size is the slow one; a "
+              "staged plan adds a head-only stage first), then scores the test images"))
+
+
+BATCHES = (1, 2, 8, 64, 512, 2000)
+
+
+def batch_size_panel(lab: Lab, data: LessonData, feats) -> widgets.RetrainPanel:
+    """Lesson 12: a Dense -> [BatchNorm] -> ReLU -> softmax head on cached frozen features, with
+    a chosen batch size, BatchNorm on or off, LR and epochs."""
+    from labkit.lessons import more_causes
+
+    controls = {
+        "batch_size": widgets.dropdown("batch size", BATCHES, 64),
+        "batchnorm": widgets.dropdown("BatchNorm", ["yes", "no"]),
+        "lr": widgets.lr_slider(1e-3, min_exp=-4, max_exp=-0.5),
+        "epochs": widgets.epochs_slider(lab.profile.head_epochs, max=40),
+    }
+
+    def train_fn(settings: dict[str, Any], callbacks: list):
+        fit = _fit(lab, settings, callbacks, batch_size=settings["batch_size"])
+        _, run = more_causes.train_batchnorm_head(feats.train, data, feats.val, name="panel",
+                                                  batchnorm=settings["batchnorm"] == "yes",
+                                                  fit=fit)
+        return run
+
+    n = len(feats.train)
+    return widgets.RetrainPanel(
+        train_fn, controls, title="Batch size and BatchNorm",
+        cost=(f"a head on {n:,} images' cached frozen-base features: {n:,} / batch size steps "
+              f"per epoch, so batch 1 is {n:,} steps per epoch and by far the slowest"))

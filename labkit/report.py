@@ -47,6 +47,11 @@ LESSONS = {
     "colour_mode": "09 colour mode",
     "batchnorm": "10 batchnorm",
     "capstone": "11 capstone",
+    "include_top": "12 include_top=True",
+    "batch_size": "12 batch size",
+    "colour_jitter": "12 colour jitter",
+    "domain_shift": "12 domain shift",
+    "model_size": "12 model too small",
 }
 
 

@@ -196,7 +196,7 @@ class RetrainPanel:
     """Controls + Train/Stop + live curves + a runs table + a val-curve overlay of all runs."""
 
     def __init__(self, train_fn: TrainFn, controls: Mapping[str, widgets.ValueWidget],
-                 title: str = "", metric: str = "accuracy"):
+                 title: str = "", metric: str = "accuracy", cost: str = ""):
         self.train_fn, self.controls, self.metric = train_fn, dict(controls), metric
         self.title = title
         self.runs: list[PanelRun] = []
@@ -219,9 +219,10 @@ class RetrainPanel:
             w.add_class(f"labkit-{css}")  # hooks for the browser test and custom CSS
         header = [widgets.HTML(f"<h4>{html.escape(title)}</h4>")] if title else []
         ranges = "; ".join(html.escape(line) for line in control_lines(self.controls))
+        click = f" What a click costs: {html.escape(cost)}." if cost else ""
         header.append(widgets.HTML(f"<small>Controls and their ranges: {ranges}. Each click "
                                    "starts a new run with these settings; the runs table "
-                                   "gives each run's seconds.</small>"))
+                                   f"gives each run's seconds.{click}</small>"))
         self.widget = widgets.VBox(header + [
             widgets.VBox(list(self.controls.values())),
             widgets.HBox([self.train_button, self.stop_button, self.status]),
