@@ -108,7 +108,8 @@ def train_augmented_scratch(data: LessonData, augment, *, fit: FitSettings, name
     cnn = models.scratch_cnn(data.x_train.shape[1:], data.n_classes, widths=network.widths,
                              batchnorm=network.batchnorm, pooling=network.pooling)
     first = [] if augment is None else [augment]
-    model = keras.Sequential([keras.Input(data.x_train.shape[1:]), *first, cnn], name=name)
+    model = keras.Sequential([keras.Input(data.x_train.shape[1:]), *first, cnn],
+                             name="augmented_cnn")
     models.compile_classifier(model, optimizer=train.optimizer_for(fit, len(data.x_train)))
     run = train.fit_with(model, data.x_train, data.y_train, fit, name=name,
                          validation_data=(data.x_val, data.y_val))

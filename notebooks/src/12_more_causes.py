@@ -41,7 +41,6 @@ if "google.colab" in sys.modules:
 
     labkit.colab.prepare()
 
-
 # %%
 import labkit  # first: keeps TensorFlow's C++ log lines out of this notebook
 import keras
@@ -98,8 +97,8 @@ else:
     on_top = train.evaluate(top_head, top_feats.test, data.y_test, data.n_classes)
     print(f"test accuracy, a head on the top's probabilities: {on_top.accuracy:.1%}; "
           f"on the conv features (include_top=False): {usual.accuracy:.1%}")
-    report.check_lesson(lab, "include_top", metric="test accuracy", failure=on_top.accuracy,
-                        fix=usual.accuracy)
+    verdict = report.check_lesson(lab, "include_top", metric="test accuracy",
+                                  failure=on_top.accuracy, fix=usual.accuracy)
 
 # %% [markdown]
 # The fix is one argument: `VGG16(weights="imagenet", include_top=False, input_shape=...)`, then
@@ -138,8 +137,9 @@ one_image = np.asarray(hidden_bn(feats.train[:1], training=True))
 print(f"evidence: BatchNorm's output for one image in training mode equals beta: "
       f"{np.allclose(one_image[0], bn_model.get_layer('hidden_bn').beta.numpy(), atol=1e-3)}")
 bn_fail, bn_fix = batch_scores["BatchNorm, batch 1"][1], batch_scores["no BatchNorm, batch 1"][1]
-report.check_lesson(lab, "batch_size", metric="test accuracy", failure=bn_fail.accuracy,
-                    fix=bn_fix.accuracy, case="BatchNorm at batch 1")
+verdict = report.check_lesson(lab, "batch_size", metric="test accuracy",
+                              failure=bn_fail.accuracy, fix=bn_fix.accuracy,
+                              case="BatchNorm at batch 1")
 
 # %% [markdown]
 # The fix: a batch size of 16 or more with BatchNorm (the head at batch 64 above), or no
@@ -165,8 +165,8 @@ print(f"batch {FULL_BATCH.batch_size} ({FULL_BATCH.epochs} steps): test accuracy
       f"{usual.accuracy:.1%}")
 plots.plot_curves([head_run, full_run], metrics=("accuracy",),
                   title="Same epochs: batch 64 against one batch per epoch");
-report.check_lesson(lab, "batch_size", metric="test accuracy", failure=full.accuracy,
-                    fix=usual.accuracy, case="one batch per epoch")
+verdict = report.check_lesson(lab, "batch_size", metric="test accuracy", failure=full.accuracy,
+                              fix=usual.accuracy, case="one batch per epoch")
 
 # %% [markdown]
 # A bigger batch needs a bigger learning rate or more epochs (the LR x30 run); the usual
@@ -215,9 +215,10 @@ else:
                           zip(pairs.class_names, jittered[name].per_class_recall, strict=True)))
     plots.plot_confusion(jittered["hue jitter"].confusion, pairs.class_names,
                          title="Trained with hue jitter");
-    report.check_lesson(lab, "colour_jitter", metric="test accuracy, colour-pair classes",
-                        failure=jittered["hue jitter"].accuracy,
-                        fix=jittered["brightness + contrast"].accuracy)
+    verdict = report.check_lesson(lab, "colour_jitter",
+                                  metric="test accuracy, colour-pair classes",
+                                  failure=jittered["hue jitter"].accuracy,
+                                  fix=jittered["brightness + contrast"].accuracy)
 
 # %% [markdown]
 # ## 4 · Domain shift: trained on one camera, deployed on another
@@ -241,7 +242,10 @@ plots.image_grid(np.concatenate([data.x_test[:8], camera_test[:8]]), np.repeat([
 # Validation said nothing: it came from the training camera. The fix starts with **measuring
 # on data from deployment**; then make the training data look like it. Here each training
 # image is also passed through a simulation of the deployment camera (other noise), and the
-# head trains on both.
+# head trains on both. Read the last line: it recovers part of the loss, not all of it. The
+# frozen base's features are what changes with the camera; labelled images from the new
+# camera and fine-tuning the base on them (lessons 02 and 11) are the next steps, not measured
+# here.
 
 # %%
 camera_train = more_causes.through_camera(data.x_train, seed=lab.seed + 2)
@@ -255,16 +259,19 @@ shift_fixed = train.evaluate(shift_head, camera_feats, data.y_test, data.n_class
 shift_home = train.evaluate(shift_head, feats.test, data.y_test, data.n_classes)
 print(f"trained on both cameras: deployment camera {shift_fixed.accuracy:.1%}, training camera "
       f"{shift_home.accuracy:.1%}")
-report.check_lesson(lab, "domain_shift", metric="test accuracy, deployment camera",
-                    failure=deployed.accuracy, fix=shift_fixed.accuracy)
+print(f"the deployment camera is still {100 * (shift_home.accuracy - shift_fixed.accuracy):.1f} "
+      "points below the training camera")
+verdict = report.check_lesson(lab, "domain_shift", metric="test accuracy, deployment camera",
+                              failure=deployed.accuracy, fix=shift_fixed.accuracy)
 
 # %% [markdown]
 # ## 5 · A model too small for the data
 #
 # Found in the wild: a tiny network "to avoid overfitting". Overfitting shows as training
 # accuracy far above validation accuracy (lesson 07). A model too small shows the opposite
-# signature: **training accuracy is low too**, close to validation. More epochs or
-# regularisation cannot help; more capacity does.
+# signature: **training accuracy is low too**, close to validation. Regularisation cannot
+# help; more capacity does. (Both train for the same epochs here; lesson 03's course CNN, wider
+# and trained longer, goes further.)
 
 # %%
 SCRATCH_FIT = scratch.COURSE_FIT.replace(epochs=lab.profile.epochs, seed=lab.seed, progress=False)
@@ -279,8 +286,9 @@ for name, network in (("too small", more_causes.TOO_SMALL),
           f"accuracy {sizes[name][1].accuracy:.1%}")
 plots.plot_curves([sizes[n][0] for n in sizes], metrics=("accuracy",),
                   title="Too small: training accuracy stays low too");
-report.check_lesson(lab, "model_size", metric="test accuracy", failure=sizes["too small"][1].accuracy,
-                    fix=sizes["right-sized"][1].accuracy)
+verdict = report.check_lesson(lab, "model_size", metric="test accuracy",
+                              failure=sizes["too small"][1].accuracy,
+                              fix=sizes["right-sized"][1].accuracy)
 
 # %% [markdown]
 # ## 6 · Check: every lesson above holds on this run
@@ -305,11 +313,12 @@ if colour:
                  jittered["brightness + contrast"].accuracy >= t("colour_jitter.kept"))
 report.claim("training on both cameras costs the training camera <= 3 points",
              usual.accuracy - shift_home.accuracy <= 0.03)
-small_run, right_run = sizes["too small"][0], sizes["right-sized"][0]
+small_run = sizes["too small"][0]
 report.claim(f"too small underfits: train accuracy <= {t('model_size.underfit'):.0%}",
              small_run.last("accuracy") <= t("model_size.underfit"))
-report.claim("too small: train and val accuracy within 5 points (no overfitting to cure)",
-             abs(small_run.last("accuracy") - small_run.last("val_accuracy")) <= 0.05)
+small_gap = abs(small_run.last("accuracy") - small_run.last("val_accuracy"))
+underfits = report.claim("too small: train and val accuracy within 5 points "
+                         "(nothing to regularise)", small_gap <= 0.05)
 
 # %% [markdown]
 # ## 7 · Try it yourself
@@ -339,9 +348,10 @@ for size in (2, 8):
                                                   name=f"BatchNorm, batch {size}")
     s = train.evaluate(model, feats.test, data.y_test, data.n_classes)
     print(f"BatchNorm, batch {size}: test accuracy {s.accuracy:.1%}")
-# Two images per batch are already enough for the statistics to carry information: the
-# collapse is specific to batch size 1 (and to the last, smaller batch of an epoch, which
-# Keras keeps: a training set of 64k + 1 images ends each epoch on a batch of one).
+# Compare with section 2's batch 1 and batch 64: with two images per batch the statistics
+# already carry information, so the collapse to beta is specific to batch size 1 (and to a
+# last batch of one image: Keras keeps the last, smaller batch of an epoch, so a training set
+# of 64k + 1 images ends each epoch on a batch of one).
 
 # %% [markdown]
 # 2. Which of the five mistakes would your validation accuracy have caught during training?
