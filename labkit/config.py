@@ -104,11 +104,11 @@ QUICK_THRESHOLDS = {
     "capstone": 0.25,  # 11: problems fixed (steps 1-4) vs as found, test accuracy
     "include_top": 0.20,  # 12: head on conv features vs on the pretrained top's probabilities
     "batch_size": 0.20,  # 12: no BatchNorm vs BatchNorm at batch 1; batch 64 vs one batch/epoch
-    "batch_size.bn_chance": 0.15,  # 12: BatchNorm at batch 1 scores at most this (chance 10%)
+    "batch_size.bn_chance": 0.15,  # 12: BatchNorm at batch 1: train accuracy at most this
     "colour_jitter": 0.10,  # 12: brightness+contrast vs hue jitter, colour-pair classes
     "colour_jitter.kept": 0.95,  # 12: brightness+contrast jitter: colour-pair test accuracy
     "domain_shift": 0.05,  # 12: both cameras vs training camera only, deployment camera
-    "model_size": 0.25,  # 12: right-sized vs too small CNN, test accuracy
+    "model_size": 0.20,  # 12: right-sized vs too small CNN, test accuracy (26.6 at seed 43)
     "model_size.underfit": 0.50,  # 12: the too-small CNN's train accuracy at most this
 }
 

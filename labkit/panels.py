@@ -27,7 +27,8 @@ def _fit(lab: Lab, settings: dict[str, Any], callbacks: list, **changes) -> FitS
 
 
 def _steps(n: int, batch_size: int) -> str:
-    return f"{-(-n // batch_size):,} steps of batch {batch_size} per epoch"
+    steps = -(-n // batch_size)
+    return f"{steps:,} step{'' if steps == 1 else 's'} of batch {batch_size} per epoch"
 
 
 def scratch_cost(n_train: int, n_val: int) -> str:

@@ -121,3 +121,25 @@ def test_imbalance_panel_trains_with_each_fix(quick_lab, tiny_data, run_panel, f
     assert run.epochs == 1 and math.isfinite(run.last("loss"))
     without = panels.imbalance_panel(lab, tiny_data, base, caffe, rare=[2, 3])
     assert "targeted augmentation" not in without.controls["fix"].options
+
+
+def test_batch_size_panel_trains_at_batch_one_and_states_its_cost(quick_lab, tiny_data, run_panel):
+    from labkit.transfer import Features
+
+    flat = {s: getattr(tiny_data, f"x_{s}").reshape(len(getattr(tiny_data, f"x_{s}")), -1)
+            .astype("float32") / 255 for s in ("train", "val", "test")}
+    panel = panels.batch_size_panel(quick_lab, tiny_data, Features(**flat))
+    assert list(panel.controls) == ["batch_size", "batchnorm", "lr", "epochs"]
+    assert panel.settings()["batch_size"] == 64 and panel.settings()["batchnorm"] == "yes"
+    header = panel.widget.children[1].value
+    assert "What a click costs" in header and "batch 1 is 24 steps per epoch" in header
+    run = run_panel(panel, batch_size=1, batchnorm="no", epochs=1)
+    assert run.epochs == 1 and math.isfinite(run.last("loss"))
+
+
+def test_every_panel_states_what_a_click_costs(quick_lab, tiny_data):
+    panel = panels.scratch_panel(quick_lab, tiny_data, title="x")
+    header = panel.widget.children[1].value
+    assert "What a click costs: the CNN trains from scratch on 24 images" in header
+    assert "(1 step of batch 64 per epoch)" in header
+    assert "a head trains on 24 images' cached frozen-base features" in panels.head_cost(24)

@@ -36,7 +36,7 @@ def test_is_solution(cell, expected):
 
 
 def test_every_lesson_marks_its_solutions_the_way_student_finds_them():
-    """Lessons 01-11 each have a solution cell, as notebooks/src/*.py writes them today."""
+    """Every lesson (01 onwards) has a solution cell, as notebooks/src/*.py writes them today."""
     lessons = [p for p in NOTEBOOKS if not p.name.startswith("00_")]
     assert lessons, "no lesson notebooks found"
     for path in lessons:

@@ -13,7 +13,7 @@ at its real sizes hours of CPU. A smoke run checks that its code path works:
    asserted), ``LABKIT_DATA_DIR`` and ``KERAS_HOME`` on the stand-ins and ``LABKIT_CACHE_DIR``
    in the temporary folder;
 3. per notebook it prints the seconds taken and the RESULT lines. It exits 1 when a cell
-   raises or shows an error, or when a lesson notebook (01-11) prints no RESULT line.
+   raises or shows an error, or when a lesson notebook (01 onwards) prints no RESULT line.
 
 Accuracies on random pixels with random weights mean nothing; only "runs and reports" is tested.
 """

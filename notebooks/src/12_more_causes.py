@@ -242,7 +242,8 @@ plots.image_grid(np.concatenate([data.x_test[:8], camera_test[:8]]), np.repeat([
 # Validation said nothing: it came from the training camera. The fix starts with **measuring
 # on data from deployment**; then make the training data look like it. Here each training
 # image is also passed through a simulation of the deployment camera (other noise), and the
-# head trains on both. Read the last line: it recovers part of the loss, not all of it. The
+# head trains on both. Read the last lines: it recovers part of the loss, not all of it, and
+# it can cost the training camera a little (a trade the check below weighs). The
 # frozen base's features are what changes with the camera; labelled images from the new
 # camera and fine-tuning the base on them (lessons 02 and 11) are the next steps, not measured
 # here.
@@ -259,7 +260,9 @@ shift_fixed = train.evaluate(shift_head, camera_feats, data.y_test, data.n_class
 shift_home = train.evaluate(shift_head, feats.test, data.y_test, data.n_classes)
 print(f"trained on both cameras: deployment camera {shift_fixed.accuracy:.1%}, training camera "
       f"{shift_home.accuracy:.1%}")
-print(f"the deployment camera is still {100 * (shift_home.accuracy - shift_fixed.accuracy):.1f} "
+print(f"the deployment camera gains {100 * (shift_fixed.accuracy - deployed.accuracy):.1f} "
+      f"points; the training camera moves {100 * (shift_home.accuracy - usual.accuracy):+.1f}; "
+      f"the deployment camera is still {100 * (shift_home.accuracy - shift_fixed.accuracy):.1f} "
       "points below the training camera")
 verdict = report.check_lesson(lab, "domain_shift", metric="test accuracy, deployment camera",
                               failure=deployed.accuracy, fix=shift_fixed.accuracy)
@@ -301,8 +304,9 @@ if top is not None:
                  top_feats.train.shape[1] < feats.train.shape[1])
 report.claim("BatchNorm at batch 1 outputs beta whatever the image", bool(np.allclose(
     one_image[0], bn_model.get_layer("hidden_bn").beta.numpy(), atol=1e-3)))
-report.claim(f"BatchNorm at batch 1 scores near chance (<= {t('batch_size.bn_chance'):.0%})",
-             bn_fail.accuracy <= t("batch_size.bn_chance"))
+report.claim(f"BatchNorm at batch 1 trains at chance: train accuracy <= "
+             f"{t('batch_size.bn_chance'):.0%}",
+             batch_scores["BatchNorm, batch 1"][0].last("accuracy") <= t("batch_size.bn_chance"))
 report.claim("BatchNorm at batch 64 is fine: within 10 points of no BatchNorm at batch 1",
              abs(batch_scores["BatchNorm, batch 64"][1].accuracy - bn_fix.accuracy) <= 0.10)
 report.claim("one batch per epoch: a 30x LR recovers part of the loss",
@@ -311,8 +315,9 @@ if colour:
     report.claim(f"brightness + contrast jitter keeps the colour pairs: test accuracy >= "
                  f"{t('colour_jitter.kept'):.0%}",
                  jittered["brightness + contrast"].accuracy >= t("colour_jitter.kept"))
-report.claim("training on both cameras costs the training camera <= 3 points",
-             usual.accuracy - shift_home.accuracy <= 0.03)
+home_cost = usual.accuracy - shift_home.accuracy
+report.claim("both cameras: the deployment camera gains more than the training camera loses",
+             shift_fixed.accuracy - deployed.accuracy > home_cost)
 small_run = sizes["too small"][0]
 report.claim(f"too small underfits: train accuracy <= {t('model_size.underfit'):.0%}",
              small_run.last("accuracy") <= t("model_size.underfit"))
