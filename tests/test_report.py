@@ -35,6 +35,9 @@ def test_check_lesson_result_line_is_unchanged_for_every_lesson(capsys):
         "overfitting": "07 overfitting", "head_and_loss": "08 wrong head or loss",
         "channel_order": "09 channel order", "colour_mode": "09 colour mode",
         "batchnorm": "10 batchnorm", "capstone": "11 capstone",
+        "include_top": "12 include_top=True", "batch_size": "12 batch size",
+        "colour_jitter": "12 colour jitter", "domain_shift": "12 domain shift",
+        "model_size": "12 model too small",
     }
     assert report.LESSONS == expected
     report.check_lesson(QUICK, "learning_rate", metric="val accuracy", failure=0.084, fix=0.512)

@@ -45,6 +45,9 @@ if "google.colab" in sys.modules:
 
 # %%
 import labkit
+import keras
+import numpy as np
+
 from labkit import evidence, lessondata, models, panels, plots, reference, report, splits, train
 from labkit import transfer, two_rates
 from labkit.train import FitSettings
@@ -159,6 +162,32 @@ fix_model, fix_run = transfer.finetune(
 fix_test = train.evaluate(fix_model, images.test, data.y_test, data.n_classes)
 fix_drift, fix_similarity, fix_source = forgetting_evidence(staged_base, before)
 print(f"staged: {fix_test}")
+
+# %% tags=["plain-keras"] jupyter={"source_hidden": true}
+# The plain Keras behind stage 2, `transfer.finetune(base, few_images, few, unfreeze_blocks=2,
+# head=<the stage-1 head>, fit=...)`, run here and compared with the helper's numbers.
+plain_base, _ = transfer.lesson_base(lab.profile)  # full profile: VGG16(include_top=False, ...)
+plain_head = models.copy_model(head)  # the stage-1 head, trained (a copy: `head` stays as is)
+keras.utils.set_random_seed(lab.seed)
+top_blocks = {f"block{i}" for i in (4, 5)}  # the top two of the base's five blocks
+plain_base.trainable = True
+for layer in plain_base.layers:
+    layer.trainable = layer.name.split("_")[0] in top_blocks
+inputs = keras.Input(few_images.train.shape[1:])  # the images as stored, uint8 0-255
+x = keras.layers.Resizing(SIZE, SIZE)(inputs)
+x = models.caffe_layer()(x)  # the base's preprocess_input, as a layer (lesson 01)
+x = keras.layers.Flatten()(plain_base(x))
+plain = keras.Model(inputs, plain_head(x))
+plain.compile(optimizer=keras.optimizers.Adam(learning_rate=FINE_LR),
+              loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+plain_history = plain.fit(few_images.train, few.y_train, epochs=FIT.epochs,
+                          batch_size=FIT.batch_size, validation_data=(few_images.val, few.y_val),
+                          verbose=0)
+same_stage2 = bool(np.allclose(plain_history.history["val_loss"], fix_run.history["val_loss"],
+                               atol=1e-4))
+print(f"plain Keras: trainable weights {models.count_params(plain):,} "
+      f"(helper: {models.count_params(fix_model):,}); same validation losses, epoch by epoch, "
+      f"as transfer.finetune: {same_stage2}")
 
 # %% [markdown]
 # Two controls. Is it the head-first order or the low rate that matters? Stage 2 at other rates
@@ -287,6 +316,7 @@ report.claim("staged fine-tuning does not lose what stage 1 reached",
              fix_test.accuracy >= head_test.accuracy - 0.01)
 report.claim("with many labels, head + all blocks at 1e-4 beats the frozen base",
              many_fix.accuracy > many_head_test.accuracy)
+report.claim("the plain Keras cell repeats stage 2's run", same_stage2)
 report.claim("with many labels, two rates (head 1e-3, base 1e-4) beat one rate (1e-3)",
              many_two.accuracy > many_wild.accuracy)
 report.claim(f"with many labels, two rates reach >= {t('fixed_model'):.0%}",
@@ -314,21 +344,44 @@ panels.finetune_panel(lab, data, images, feats)
 # %% [markdown]
 # ## 8 · Exercises
 #
+# Predict first, then expand and run the solution cell under each exercise.
+#
 # 1. Run the wild snippet with Adam 1e-5 instead of 1e-3 (everything unfrozen, 10 per class).
 #    Predict: is the learning rate or the random head the bigger problem?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: the wild snippet (fresh head, every block trainable) at Adam 1e-5.
+b, _ = transfer.lesson_base(lab.profile)
+m, slow_run = transfer.finetune(b, few_images, few, name="all at once, Adam 1e-5",
+                                fit=FIT.replace(lr=1e-5, progress=False), hidden=256)
+slow = train.evaluate(m, images.test, data.y_test, data.n_classes)
+print(f"all at once: Adam 1e-3 {wild_test.accuracy:.1%}, Adam 1e-5 {slow.accuracy:.1%} "
+      f"(train accuracy {slow_run.last('accuracy'):.1%}); staged {fix_test.accuracy:.1%}")
+# A low LR protects the base, but the random head then learns slowly (compare the two all-at-
+# once numbers with staged): the head-first order gets both.
+
+# %% [markdown]
 # 2. Unfreeze all five blocks in stage 2 at 1e-5. Compare the drift of block1 with the wild run.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: stage 2 with every block trainable at 1e-5, and each block's weight drift.
+b, _ = transfer.lesson_base(lab.profile)
+b_before = evidence.block_weights(b)
+transfer.finetune(b, few_images, few, name="stage 2: all blocks at 1e-5",
+                  fit=FIT.replace(lr=FINE_LR, progress=False), unfreeze_blocks=5,
+                  head=models.copy_model(head))
+all_drift = evidence.weight_drift(b_before, b)
+for block in all_drift:
+    print(f"{block}: drift {all_drift[block]:.2%} (all at once at 1e-3: {wild_drift[block]:.2%})")
+
+# %% [markdown]
 # 3. Why is `base.trainable = False` set **before** `compile`? What happens if you change it
 #    after compiling?
 
 # %% jupyter={"source_hidden": true}
-# Solutions (expand to read).
-# 1. b, _ = transfer.lesson_base(lab.profile)
-#    m, r = transfer.finetune(b, few_images, few, name="all, 1e-5", fit=FIT.replace(lr=1e-5),
-#                             hidden=256)
-#    A low LR protects the base but the random head then learns slowly: staged training gets both.
-# 2. transfer.finetune(..., unfreeze_blocks=5, ...): block1 drifts a fraction of a percent at 1e-5.
-# 3. Keras reads `trainable` when the train step is built: in Keras 3 changing it requires
-#    compiling again, otherwise the old setting stays in force.
+# Solution 3 (expand to read).
+# Keras reads `trainable` when the train step is built: in Keras 3 changing it requires
+# compiling again, otherwise the old setting stays in force.
 
 # %% [markdown]
 # ## 9 · Takeaways
