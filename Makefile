@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LAB_ARGS ?=
 LABKIT_PROFILE ?= quick
+SMOKE_JOBS ?= 2
 
 NBVAL := $(BIN)/pytest -q -p no:cacheprovider --nbval-lax --nbval-current-env \
 	--nbval-cell-timeout=600 --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/
@@ -73,7 +74,7 @@ test: setup
 # `make smoke-full NB="03 10"` runs only those lessons.
 .PHONY: smoke-full
 smoke-full: setup
-	$(BIN)/python -m labkit.dev.smoke $(NB)
+	$(BIN)/python -m labkit.dev.smoke --jobs $(SMOKE_JOBS) $(NB)
 
 # Learners' copies: student/NN_name.ipynb without outputs or solution cells (python -m labkit.dev.student).
 student: setup

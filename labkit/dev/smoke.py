@@ -1,5 +1,5 @@
-"""``python -m labkit.dev.smoke [--profile full] [NN ...]``: every lesson notebook, end to end,
-on the full profile's code path, in a few minutes on CPU and without internet.
+"""``python -m labkit.dev.smoke [--profile full] [--jobs N] [NN ...]``: every lesson notebook, end
+to end, on the full profile's code path, in a few minutes on CPU and without internet.
 
 The full profile (real CIFAR-10, VGG16 and ResNet50 with ImageNet weights) needs downloads, and
 at its real sizes hours of CPU. A smoke run checks that its code path works:
@@ -12,8 +12,9 @@ at its real sizes hours of CPU. A smoke run checks that its code path works:
    (tiny counts, 1 epoch, 64x64 base: ``labkit.config.smoke_profile``; verdicts printed, not
    asserted), ``LABKIT_DATA_DIR`` and ``KERAS_HOME`` on the stand-ins and ``LABKIT_CACHE_DIR``
    in the temporary folder;
-3. per notebook it prints the seconds taken and the RESULT lines. It exits 1 when a cell
-   raises or shows an error, or when a lesson notebook (01 onwards) prints no RESULT line.
+3. per notebook it prints the seconds taken and the RESULT lines (``--jobs 2`` runs two kernels
+   at a time: a smoke notebook is mostly single-threaded start-up and tracing). It exits 1 when a
+   cell raises or shows an error, or when a lesson notebook (01 onwards) prints no RESULT line.
 
 Accuracies on random pixels with random weights mean nothing; only "runs and reports" is tested.
 """
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,13 +115,26 @@ def run_notebook(path: Path, workdir: Path, timeout: int = CELL_TIMEOUT_S) -> Ou
     return Outcome(path.stem, seconds, results, errors or tuple(failure))
 
 
+def _report(outcome: Outcome) -> None:
+    status = "FAILED" if outcome.failures else "ok"
+    lines = [f"smoke: {outcome.name}: {status} in {outcome.seconds:.0f} s"]
+    lines += [f"    {line}" for line in outcome.results]
+    lines += [f"    ERROR {failure}" for failure in outcome.failures]
+    print("\n".join(lines), flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", metavar="NN",
                         help="notebook number prefixes (default: all)")
     parser.add_argument("--profile", default="full", help="profile to smoke-run (default full)")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (executed copies)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="notebooks executed at a time, each in its own kernel (default 1)")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        print(f"error: --jobs must be >= 1, got {args.jobs}", file=sys.stderr)
+        return 2
     try:
         chosen = [pair.notebook for pair in lesson_pairs(args.notebooks)]
     except ValueError as error:
@@ -139,17 +154,11 @@ def main(argv: Sequence[str] | None = None) -> int:
               + " ".join(f"{k}={v}" for k, v in env.items()), flush=True)
         copies = work / "notebooks"
         copies.mkdir(exist_ok=True)
-        outcomes = []
-        for path in chosen:
-            outcome = run_notebook(path, copies)
-            outcomes.append(outcome)
-            status = "FAILED" if outcome.failures else "ok"
-            print(f"smoke: {outcome.name}: {status} in {outcome.seconds:.0f} s", flush=True)
-            for line in outcome.results:
-                print(f"    {line}")
-            for failure in outcome.failures:
-                print(f"    ERROR {failure}")
-            sys.stdout.flush()
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            running = [pool.submit(run_notebook, path, copies) for path in chosen]
+            for future in as_completed(running):
+                _report(future.result())
+        outcomes = [future.result() for future in running]
         total = time.perf_counter() - t0
     failed = [o.name for o in outcomes if o.failures]
     print(f"smoke: {len(outcomes) - len(failed)}/{len(outcomes)} notebooks ok in {total:.0f} s "

@@ -134,3 +134,37 @@ def test_runner_scans_results_and_errors_and_picks_notebooks():
     env = smoke.smoke_env({"KERAS_HOME": "/k"}, smoke.Path("/c"))
     assert env == {"KERAS_HOME": "/k", "LABKIT_PROFILE": "full", SMOKE_ENV: "1",
                    "LABKIT_CACHE_DIR": "/c"}
+
+
+def test_main_runs_notebooks_two_at_a_time_and_reports_every_one(monkeypatch, capsys, tmp_path):
+    import threading
+    import time
+
+    running, most = set(), []
+    lock = threading.Lock()
+
+    def fake_run(path, workdir, timeout=smoke.CELL_TIMEOUT_S):
+        with lock:
+            running.add(path.stem)
+            most.append(len(running))
+        time.sleep(0.05)
+        with lock:
+            running.discard(path.stem)
+        results = () if path.stem.startswith("03") else ("RESULT | x",)
+        return smoke.Outcome(path.stem, 0.05, results, ())
+
+    class Made:
+        def env(self):
+            return {}
+
+    monkeypatch.setattr(smoke, "run_notebook", fake_run)
+    monkeypatch.setattr("labkit.dev.standins.write", lambda folder: Made())
+    monkeypatch.setattr(smoke.os, "environ", {})
+    assert smoke.main(["--jobs", "2", "--keep", str(tmp_path), "01", "02", "03", "04"]) == 1
+    out = capsys.readouterr().out
+    assert max(most) == 2  # two kernels at a time, never more
+    for name in ("01_preprocessing", "02_unfrozen_base", "04_small_images"):
+        assert f"smoke: {name}: ok" in out
+    assert "smoke: 03_learning_rate: FAILED" in out and "ERROR no RESULT line printed" in out
+    assert "3/4 notebooks ok" in out and "FAILED: 03_learning_rate" in out
+    assert smoke.main(["--jobs", "0"]) == 2
