@@ -142,15 +142,15 @@ verdict = report.check_lesson(lab, "batch_size", metric="test accuracy",
                               case="BatchNorm at batch 1")
 
 # %% [markdown]
-# The fix: a batch size of 16 or more with BatchNorm (the head at batch 64 above), or no
+# The fix: a larger batch with BatchNorm (the head at batch 64 above), or no
 # BatchNorm when the batch must be tiny (`LayerNormalization` or `GroupNormalization` normalise
 # each image on its own).
 #
 # ### One full batch per epoch
 #
 # The other end: `batch_size=len(x_train)` "to use the whole GPU", with the epochs unchanged.
-# Each epoch is now **one** optimizer step, so 15 epochs are 15 steps instead of
-# 15 x 32 = 480.
+# Each epoch is now **one** optimizer step instead of one per batch of 64 (the printout gives
+# both step counts).
 
 # %%
 FULL_BATCH = HEAD_FIT.replace(batch_size=len(data.x_train))
@@ -366,7 +366,8 @@ for size in (2, 8):
 # ## 9 · Takeaways
 #
 # - `include_top=False` for transfer learning, and your own head on the feature map.
-# - BatchNorm needs a batch: 16 or more; below that, drop it or use `LayerNormalization`.
+# - BatchNorm needs several images per batch (exercise 1 measures 2 and 8); with a batch of
+#   one, drop it or use `LayerNormalization`.
 #   A bigger batch means fewer steps per epoch: raise the LR or the epochs with it.
 # - Augment only with what does not change the label: no hue jitter when colour is the class.
 # - Test on data from where the model will be used; if it differs, make the training data look
