@@ -369,8 +369,9 @@ t = lab.profile.threshold
 failure, fixed = scores["no regularisation"], scores["all four fixes"]
 result = report.check_lesson(lab, "overfitting", metric="test accuracy (best fix)",
                              failure=failure["test"], fix=scores[best_fix]["test"])
-report.check_lesson(lab, "overfitting", case="pretrained base, fine-tuned",
-                    metric="test accuracy", failure=failure["test"], fix=tuned.accuracy)
+tuned_verdict = report.check_lesson(lab, "overfitting", case="pretrained base, fine-tuned",
+                                    metric="test accuracy", failure=failure["test"],
+                                    fix=tuned.accuracy)
 
 # %%
 # NBVAL_CHECK_OUTPUT

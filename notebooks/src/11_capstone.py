@@ -142,8 +142,9 @@ print(f"the doctor after step 5:\n{results[staged_name][2]}")
 # The lesson's verdict: asserts the promised margin and prints the RESULT line for README.
 verdict = report.check_lesson(lab, "capstone", metric="test accuracy",
                               failure=broken_test.accuracy, fix=fixed_test.accuracy)
-report.check_lesson(lab, "capstone", case="then head first, fine-tuned", metric="test accuracy",
-                    failure=broken_test.accuracy, fix=staged_test.accuracy)
+tuned_verdict = report.check_lesson(lab, "capstone", case="then head first, fine-tuned",
+                                    metric="test accuracy", failure=broken_test.accuracy,
+                                    fix=staged_test.accuracy)
 
 # %%
 # NBVAL_CHECK_OUTPUT
