@@ -57,7 +57,7 @@ base, caffe = transfer.lesson_base(lab.profile)
 SIZE = lab.profile.base_size
 HEAD_FIT = FitSettings(epochs=lab.profile.head_epochs, seed=lab.seed, progress=False)
 feats = transfer.features(base, data, caffe, size=SIZE)  # include_top=False: the conv features
-head, head_run = transfer.train_head(feats, data, name="include_top=False", fit=HEAD_FIT)
+head, head_run = transfer.train_head(feats, data, name="the usual recipe, batch 64", fit=HEAD_FIT)
 usual = train.evaluate(head, feats.test, data.y_test, data.n_classes)
 print(f"the usual recipe (include_top=False, a softmax head on the frozen features, batch "
       f"{HEAD_FIT.batch_size}, {HEAD_FIT.epochs} epochs): test accuracy {usual.accuracy:.1%}")
