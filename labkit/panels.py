@@ -422,6 +422,7 @@ BATCHES = (1, 2, 8, 64, 512, 2000)
 def batch_size_panel(lab: Lab, data: LessonData, feats) -> widgets.RetrainPanel:
     """Lesson 12: a Dense -> [BatchNorm] -> ReLU -> softmax head on cached frozen features, with
     a chosen batch size, BatchNorm on or off, LR and epochs."""
+    from labkit import transfer
     from labkit.lessons import more_causes
 
     controls = {
@@ -433,9 +434,9 @@ def batch_size_panel(lab: Lab, data: LessonData, feats) -> widgets.RetrainPanel:
 
     def train_fn(settings: dict[str, Any], callbacks: list):
         fit = _fit(lab, settings, callbacks, batch_size=settings["batch_size"])
-        _, run = more_causes.train_batchnorm_head(feats.train, data, feats.val, name="panel",
-                                                  batchnorm=settings["batchnorm"] == "yes",
-                                                  fit=fit)
+        _, run = transfer.train_head(
+            feats, data, name="panel", fit=fit,
+            build_head=more_causes.head_builder(batchnorm=settings["batchnorm"] == "yes"))
         return run
 
     n = len(feats.train)

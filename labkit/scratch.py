@@ -39,13 +39,22 @@ COURSE_FIT = FitSettings(epochs=18, lr=3e-3, schedule="cosine")
 
 
 def build_scratch(data: LessonData, *, fit: FitSettings = COURSE_FIT, rescale: bool = True,
-                  network: Network = COURSE, n_examples: int | None = None):
+                  network: Network = COURSE, n_examples: int | None = None, augment=None):
     """Seed with ``fit.seed``, then build ``models.scratch_cnn`` for ``data`` (1/255 layer, or
-    raw pixels) and compile it with ``train.optimizer_for(fit, n_examples)``."""
+    raw pixels) and compile it with ``train.optimizer_for(fit, n_examples)``.
+
+    ``augment``: Keras augmentation layers (one layer or a ``Sequential``) put before the CNN, on
+    the 0-255 images; active in ``fit`` only, never at ``predict``/``evaluate``.
+    """
+    import keras
+
     seed_everything(fit.seed)
     model = models.scratch_cnn(data.x_train.shape[1:], data.n_classes, widths=network.widths,
                                rescale=1 / 255 if rescale else None, batchnorm=network.batchnorm,
                                pooling=network.pooling)
+    if augment is not None:
+        model = keras.Sequential([keras.Input(data.x_train.shape[1:]), augment, model],
+                                 name="augmented_cnn")
     n = len(data.x_train) if n_examples is None else n_examples
     return models.compile_classifier(model, optimizer=train.optimizer_for(fit, n))
 
@@ -62,8 +71,10 @@ def train_scratch(
     class_weight: dict[int, float] | None = None,
     validation_split: float = 0.0,
     warm: WarmModels | None = None,
+    augment=None,
 ):
-    """``build_scratch`` then train with ``fit``. Returns ``(model, run)``.
+    """``build_scratch`` (with ``augment`` layers, if any) then train with ``fit``. Returns
+    ``(model, run)``.
 
     The model sees raw pixels unless ``rescale``. ``x_train``/``y_train`` replace the lesson's
     training set (imbalanced or oversampled variants). Validation uses ``data``'s validation
@@ -74,7 +85,8 @@ def train_scratch(
     x = data.x_train if x_train is None else x_train
     y = data.y_train if y_train is None else y_train
     n_fit = int(round(len(x) * (1 - validation_split)))
-    model = build_scratch(data, fit=fit, rescale=rescale, network=network, n_examples=n_fit)
+    model = build_scratch(data, fit=fit, rescale=rescale, network=network, n_examples=n_fit,
+                          augment=augment)
     if warm is not None:
         model = warm.adopt(model)
     run = train.fit_with(model, x, y, fit, name=name,

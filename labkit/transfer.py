@@ -63,16 +63,20 @@ def train_head(
     x_train: np.ndarray | None = None,
     class_weight: dict[int, float] | None = None,
     warm: WarmModels | None = None,
+    build_head: Callable | None = None,
 ):
     """Train a softmax head on frozen features with ``fit``; returns ``(head, run)``.
 
     ``x_train``/``y_train`` replace the training features/labels (e.g. after oversampling).
     ``warm``: train a kept, already traced head of the same shape instead (``labkit.warm``).
+    ``build_head(input_shape, n_classes)``: another (uncompiled) head than
+    ``models.classifier_head``, e.g. lesson 12's head with BatchNorm.
     """
     seed_everything(fit.seed)
     x = feats.train if x_train is None else x_train
     y = data.y_train if y_train is None else y_train
-    head = models.compile_classifier(models.classifier_head(x.shape[1:], data.n_classes),
+    build = models.classifier_head if build_head is None else build_head
+    head = models.compile_classifier(build(x.shape[1:], data.n_classes),
                                      lr=fit.lr, optimizer=fit.optimizer)
     if warm is not None:
         head = warm.adopt(head)

@@ -323,3 +323,27 @@ def test_keras_refuses_the_array_and_takes_the_dict():
 
     assert report.raised(fit(splits.balanced_weights(y))) is not None
     assert report.raised(fit(splits.class_weights(y))) is None
+
+
+@pytest.mark.parametrize("seed", [0, 42, 44])
+@pytest.mark.parametrize("sizes", [(250, 250, 250), (251, 37, 9), (13, 14, 15)])
+def test_lesson_06_plain_numpy_split_is_the_helpers_split(seed, sizes):
+    # The recipe of lesson 06's plain-keras cell: per class, shuffle and hold out
+    # round(n * fraction); then shuffle each part. It must give the helper's split exactly.
+    y = np.repeat(np.arange(len(sizes)), sizes)
+    x = np.arange(len(y))
+    fraction = 0.2
+    rng = np.random.default_rng(seed)
+    train_idx, val_idx = [], []
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        n_val = round(len(idx) * fraction)
+        train_idx.append(idx[: len(idx) - n_val])
+        val_idx.append(idx[len(idx) - n_val:])
+    train_idx = rng.permutation(np.concatenate(train_idx))
+    val_idx = rng.permutation(np.concatenate(val_idx))
+    x_tr, y_tr, x_va, y_va = splits.stratified_split(x, y, fraction, seed=seed)
+    np.testing.assert_array_equal(x_tr, x[train_idx])
+    np.testing.assert_array_equal(y_tr, y[train_idx])
+    np.testing.assert_array_equal(x_va, x[val_idx])
+    np.testing.assert_array_equal(y_va, y[val_idx])

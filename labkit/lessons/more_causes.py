@@ -9,15 +9,14 @@ for the data.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from labkit import models, scratch, train
-from labkit.config import seed_everything
+from labkit import models, scratch
 from labkit.lessondata import LessonData
 from labkit.lessons.channel_order import COLOUR_PAIRS
-from labkit.train import FitSettings
 
 # Too small for 10 shape classes: 1,316 weights. The fix is the forum CNN's widths with
 # BatchNorm (72,954 weights), trained the same way.
@@ -55,17 +54,9 @@ def batchnorm_head(input_shape: tuple[int, ...], n_classes: int, batchnorm: bool
     return keras.Model(inputs, outputs, name="bn_head" if batchnorm else "plain_head")
 
 
-def train_batchnorm_head(train_x: np.ndarray, data: LessonData, val_x: np.ndarray, *,
-                         batchnorm: bool, fit: FitSettings, name: str):
-    """Seed with ``fit.seed``, build ``batchnorm_head`` and train it on frozen-base features
-    with ``fit`` (its batch size is the point). Returns ``(model, run)``."""
-    seed_everything(fit.seed)
-    model = models.compile_classifier(
-        batchnorm_head(train_x.shape[1:], data.n_classes, batchnorm), lr=fit.lr,
-        optimizer=fit.optimizer)
-    run = train.fit_with(model, train_x, data.y_train, fit, name=name,
-                         validation_data=(val_x, data.y_val))
-    return model, run
+def head_builder(batchnorm: bool) -> Callable:
+    """``build_head`` for ``transfer.train_head``: ``batchnorm_head`` with or without BatchNorm."""
+    return functools.partial(batchnorm_head, batchnorm=batchnorm)
 
 
 def colour_classes(class_names: Sequence[str]) -> list[int]:
@@ -96,24 +87,6 @@ def only_classes(data: LessonData, classes: Sequence[int]) -> LessonData:
                                           keep(data.x_test, data.y_test))
     return dataclasses.replace(data, x_train=xtr, y_train=ytr, x_val=xva, y_val=yva, x_test=xte,
                                y_test=yte, class_names=tuple(data.class_names[c] for c in classes))
-
-
-def train_augmented_scratch(data: LessonData, augment, *, fit: FitSettings, name: str,
-                            network: scratch.Network = RIGHT_SIZED):
-    """A from-scratch CNN with ``augment`` (Keras augmentation layers, or ``None``) as its first
-    layers: active in ``fit`` only, never at ``predict``/``evaluate``. Returns ``(model, run)``."""
-    import keras
-
-    seed_everything(fit.seed)
-    cnn = models.scratch_cnn(data.x_train.shape[1:], data.n_classes, widths=network.widths,
-                             batchnorm=network.batchnorm, pooling=network.pooling)
-    first = [] if augment is None else [augment]
-    model = keras.Sequential([keras.Input(data.x_train.shape[1:]), *first, cnn],
-                             name="augmented_cnn")
-    models.compile_classifier(model, optimizer=train.optimizer_for(fit, len(data.x_train)))
-    run = train.fit_with(model, data.x_train, data.y_train, fit, name=name,
-                         validation_data=(data.x_val, data.y_val))
-    return model, run
 
 
 @dataclasses.dataclass(frozen=True)

@@ -116,6 +116,26 @@ fixed = lessondata.LessonData(x_tr, y_tr, x_va, y_va, data.x_test, data.y_test,
 fix_model, fix_run = scratch.train_scratch(fixed, name="stratified split", fit=FIT)
 fix_test = train.evaluate(fix_model, data.x_test, data.y_test, data.n_classes)
 
+# %% tags=["plain-keras"] jupyter={"source_hidden": true}
+# The plain NumPy behind `splits.stratified_split` (scikit-learn's
+# `train_test_split(x, y, test_size=0.2, stratify=y)` does the same job with its own shuffling),
+# run here and compared with the helper's split. Keras then gets the held-out part as
+# `model.fit(x_train, y_train, validation_data=(x_val, y_val))`, never `validation_split`.
+rng = np.random.default_rng(lab.seed)
+train_idx, val_idx = [], []
+for c in np.unique(y_sorted):
+    idx = rng.permutation(np.flatnonzero(y_sorted == c))  # this class's images, shuffled
+    n_val = round(len(idx) * FRACTION)  # its share of the validation set
+    train_idx.append(idx[: len(idx) - n_val])
+    val_idx.append(idx[len(idx) - n_val:])
+train_idx = rng.permutation(np.concatenate(train_idx))  # mix the classes in each part
+val_idx = rng.permutation(np.concatenate(val_idx))
+plain_split = (x_sorted[train_idx], y_sorted[train_idx], x_sorted[val_idx], y_sorted[val_idx])
+same_split = all(np.array_equal(a, b) for a, b in zip(plain_split, (x_tr, y_tr, x_va, y_va),
+                                                      strict=True))
+print(f"plain NumPy: {len(train_idx)} training and {len(val_idx)} validation images, "
+      f"the same images in the same order as splits.stratified_split: {same_split}")
+
 # %% [markdown]
 # ## 5 · Side by side
 
@@ -164,6 +184,7 @@ report.claim("validation accuracy on the sorted split is (almost) zero",
 report.claim("the unseen classes are never recognised",
              all(wild_test.per_class_recall[data.class_names.index(m)] == 0 for m in missing))
 report.claim("a stratified split puts every class in validation", bool((np.bincount(y_va) > 0).all()))
+report.claim("the plain NumPy split is the helper's split", same_split)
 t = lab.profile.threshold
 report.claim(f"the fixed model finds the left-out classes >= "
              f"{t('validation_split.fixed_recall'):.0%} of the time",

@@ -413,44 +413,86 @@ panels.overfit_panel(lab, data, x_small, y_small, epochs=EPOCHS, augment=str(AUG
 # %% [markdown]
 # ## 8 · Exercises
 #
+# Predict first, then expand and run the solution cell under each exercise (each trains one
+# model for up to EPOCHS epochs: about the time of one run above).
+#
 # 1. Move the augmentation out of the model into the `tf.data` pipeline with
 #    `labkit.pipelines.make_pipeline(x_small, y_small, batch_size=32, augment=...)`, and train
 #    `overfitting.overfit_cnn(...)` without `augment`. Same result? What is the difference at
 #    prediction time?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1: the four fixes, with the augmentation in the tf.data pipeline instead of the model.
+from labkit import pipelines
+
+keras.utils.set_random_seed(lab.seed)
+in_pipeline = models.compile_classifier(overfitting.overfit_cnn(
+    x_small.shape[1:], data.n_classes, dropout=DROPOUT, l2=L2, seed=lab.seed))
+train_ds = pipelines.make_pipeline(x_small, y_small, batch_size=overfitting.BATCH_SIZE,
+                                   augment=overfitting.augmentation_layers(AUGMENT, seed=lab.seed),
+                                   seed=lab.seed)
+train.fit(in_pipeline, train_ds, name="augmentation in the pipeline", epochs=EPOCHS,
+          validation_data=val, callbacks=[overfitting.early_stopping(PATIENCE)], progress=False)
+_, pipe_val, pipe_gap = overfitting.clean_gap(in_pipeline, x_small, y_small, *val)
+inside = scores["all four fixes"]
+print(f"augmentation in the pipeline: val accuracy {pipe_val:.1%}, clean gap "
+      f"{100 * pipe_gap:+.1f} points (inside the model: {inside['val']:.1%}, "
+      f"{100 * inside['gap']:+.1f} points)")
+print("augmentation layers saved with the model: pipeline version",
+      "augment" in [layer.name for layer in in_pipeline.layers], "| model version",
+      "augment" in [layer.name for layer in fix_model.layers])
+# The random draws differ, so the numbers differ a little. In the pipeline the augmentation runs
+# on the CPU beside the model, and the saved model holds no augmentation layers; inside the
+# model it travels with the saved model and predict() switches it off.
+
+# %% [markdown]
 # 2. Replace the L2 penalty with decoupled weight decay:
 #    `keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=...)`. Why does Keras' default
 #    `weight_decay=0.004` barely change anything in a run this short?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: augmentation with AdamW's default weight decay, against augmentation only.
+keras.utils.set_random_seed(lab.seed)
+adamw = overfitting.overfit_cnn(x_small.shape[1:], data.n_classes, augment=AUGMENT, seed=lab.seed)
+models.compile_classifier(adamw, optimizer=keras.optimizers.AdamW(1e-3, weight_decay=0.004))
+adamw_run = train.fit(adamw, x_small, y_small, name="augmentation + AdamW", epochs=EPOCHS,
+                      batch_size=overfitting.BATCH_SIZE, validation_data=val, progress=False)
+_, adamw_val, adamw_gap = overfitting.clean_gap(adamw, x_small, y_small, *val)
+steps = EPOCHS * int(np.ceil(len(x_small) / overfitting.BATCH_SIZE))
+print(f"AdamW(1e-3, weight_decay=0.004): val accuracy {adamw_val:.1%}, clean gap "
+      f"{100 * adamw_gap:+.1f} points (augmentation only: {scores['augmentation only']['val']:.1%}, "
+      f"{100 * scores['augmentation only']['gap']:+.1f} points)")
+print(f"each step multiplies every weight by 1 - 1e-3 x 0.004; over {steps} steps that is "
+      f"{(1 - 1e-3 * 0.004) ** steps:.4f}: the weights shrink by {1 - (1 - 4e-6) ** steps:.2%}")
+# The decay is applied per step and scaled by the learning rate, so a few hundred steps at 1e-3
+# shrink the weights by a fraction of a percent. A weight decay that matters here is two or
+# three orders of magnitude larger, or the run much longer: try it.
+
+# %% [markdown]
 # 3. Double the training set (`PER_CLASS = 60`) and train the unregularised model again. How
 #    does the gap compare with what the four fixes achieved?
-# 4. Name a dataset where `RandomFlip("horizontal")` or a large `RandomRotation` would change
-#    the label.
 
-# %% jupyter={"source_hidden": true}
-# Solutions (expand to read).
-# 1. #    keras.utils.set_random_seed(lab.seed)
-#    m = models.compile_classifier(overfitting.overfit_cnn(x_small.shape[1:], data.n_classes,
-#                                                         dropout=DROPOUT, l2=L2))
-#    ds = pipelines.make_pipeline(x_small, y_small, batch_size=32,
-#                                augment=overfitting.augmentation_layers(AUGMENT), seed=lab.seed)
-#    r = train.fit(m, ds, epochs=EPOCHS, validation_data=val,
-#                  callbacks=[overfitting.early_stopping(PATIENCE)])
-#    Results are close (the random draws differ). In the pipeline the augmentation runs on the
-#    CPU while the model trains, and the saved model contains no augmentation layers; inside the
-#    model it travels with the saved model (and is switched off by predict() either way).
-# 2. m = overfitting.overfit_cnn(x_small.shape[1:], data.n_classes, augment=AUGMENT)
-#    models.compile_classifier(m, optimizer=keras.optimizers.AdamW(1e-3, weight_decay=0.004))
-#    AdamW shrinks each weight by a factor (1 - learning_rate x weight_decay) per step; with
-#    len(x_small) / 32 steps per epoch for EPOCHS epochs that compounds to almost nothing.
-#    It needs a larger weight_decay (try 0.1 to 1) or a much longer run.
-# 3. x2, y2 = overfitting.balanced_subset(data.x_train, data.y_train, 60, seed=lab.seed)
-#    m, r = overfitting.train_overfit(x2, y2, val, data.n_classes, name="60 per class",
-#                                     fit=FIT)
-#    print(overfitting.clean_gap(m, x2, y2, *val))
-#    More real images shrink the gap and raise validation accuracy: data is the best
-#    regulariser, and augmentation is a cheap imitation of it.
-# 4. Handwritten digits (a 6 rotated by 180 degrees is a 9), text, road signs with left/right
-#    arrows, or medical images where left and right matter. Augment only with changes that
-#    keep the label.
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: 60 real images per class, no regularisation at all.
+x_60, y_60 = overfitting.balanced_subset(data.x_train, data.y_train, 60, seed=lab.seed)
+more_model, _ = overfitting.train_overfit(x_60, y_60, val, data.n_classes, name="60 per class",
+                                          fit=FIT)
+_, more_val, more_gap = overfitting.clean_gap(more_model, x_60, y_60, *val)
+base_30, fixed_30 = scores["no regularisation"], scores["all four fixes"]
+print(f"no regularisation, 60 per class: val accuracy {more_val:.1%}, clean gap "
+      f"{100 * more_gap:+.1f} points")
+print(f"no regularisation, 30 per class: val accuracy {base_30['val']:.1%}, clean gap "
+      f"{100 * base_30['gap']:+.1f} points; all four fixes at 30 per class: {fixed_30['val']:.1%}, "
+      f"{100 * fixed_30['gap']:+.1f} points")
+print(f"twice the real images {'raised' if more_val > base_30['val'] else 'did not raise'} "
+      f"validation accuracy and {'narrowed' if more_gap < base_30['gap'] else 'did not narrow'} "
+      "the gap")
+
+# %% [markdown]
+# 4. Name a dataset where `RandomFlip("horizontal")` or a large `RandomRotation` would change
+#    the label. (Handwritten digits: a 6 turned by 180 degrees is a 9; text; road signs with
+#    left and right arrows; medical images where left and right matter. Augment only with
+#    changes that keep the label.)
 
 # %% [markdown]
 # ## 9 · Takeaways

@@ -426,40 +426,90 @@ panels.channel_order_panel(lab, data, {"RGB (one loader)": rgb_data.x_train,
 # ## 8 · Exercises
 #
 # The cell before the last deletes the PNG files: re-run the setup cell before an exercise that
-# reads them.
+# reads them. Predict first, then expand and run the solution cell under each exercise.
 #
 # 1. Grayscale by channel mean makes each pair's partners the same gray (see the table in Part B).
-#    Train on `channel_order.to_grayscale(x, method="mean")` for train, val and test. What happens to the
-#    colour-pair recall and the "to partner" column?
-# 2. Run `channel_order.two_loaders(paths["train"], fraction=0.1)` instead of 0.5. Does a small share of
-#    BGR images in training still cost the colour pairs?
+#    If you trained on `channel_order.to_grayscale(x, method="mean")` for train, val and test,
+#    what would happen to the colour-pair recall and the "to partner" column?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 1, without training: each colour-pair image, its red and blue channels swapped, looks
+# like its partner (red_disc <-> blue_disc, yellow_square <-> cyan_square: the table in Part B).
+# Does channel-mean gray still tell the two apart? And luma gray?
+pair_classes = [NAMES.index(name) for pair in channel_order.COLOUR_PAIRS for name in pair]
+in_pairs = data.x_test[np.isin(data.y_test, pair_classes)]
+partner_look = in_pairs[..., ::-1]  # R and B swapped (G stays)
+for method in ("mean", "luma"):
+    same = np.all(channel_order.to_grayscale(in_pairs, method=method)
+                  == channel_order.to_grayscale(partner_look, method=method), axis=(1, 2, 3))
+    print(f"gray by {method}: {same.mean():.0%} of the {len(in_pairs)} colour-pair test images "
+          "are pixel for pixel the gray of their partner-coloured twin")
+# With the channel mean every red disc has a blue-disc twin of exactly the same gray: no model
+# can tell the partners apart, so the best it can do on a pair is a coin flip (recall about 50%
+# per class, about half of each class "to partner"). Luma weighs R, G and B differently, so the
+# partners keep different grays, which is why Part B's luma model still separates them.
+
+# %% [markdown]
+# 2. Run `channel_order.two_loaders(paths["train"], fraction=0.1)` instead of 0.5. Does a small
+#    share of BGR images in training still cost the colour pairs? (The solution trains one
+#    model: about the time of one run above.)
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 2: 10% of the training files read by cv2.imread, the rest by Keras.
+x_ten, by_cv2_ten = channel_order.two_loaders(paths["train"], fraction=0.1, seed=lab.seed)
+ten_model, _ = scratch.train_scratch(dataclasses.replace(rgb_data, x_train=x_ten),
+                                     name="10% cv2, 90% Keras", fit=FIT)
+ten_scores = train.evaluate(ten_model, served_keras, data.y_test, data.n_classes)
+print(f"{by_cv2_ten.mean():.0%} of the training images read by cv2.imread")
+print(channel_order.pair_table({**loaders, "10% cv2, 90% Keras": ten_scores}, NAMES))
+# Compare the colour-pair columns: with a small share, the majority colour mostly wins; the
+# labels of the BGR tenth still contradict the rest, and the cost grows as the share nears one
+# half, where colour says nothing about which member of a pair an image is.
+
+# %% [markdown]
 # 3. Save the test images as JPEG instead of PNG
 #    (`PIL.Image.fromarray(img).save(path, quality=90)`). Are `cv2.imread` + `cvtColor` and
 #    `keras.utils.load_img` still equal pixel for pixel? Does it change the accuracy?
-# 4. Run `channel_order.channel_permutation_probe` on the two-loader model with Keras-served images. Why
-#    does no channel order restore the colour pairs?
 
-# %% jupyter={"source_hidden": true}
-# Solutions (expand to read).
-# 1. mean = {k: channel_order.to_grayscale(v, method="mean") for k, v in
-#            {"train": data.x_train, "val": data.x_val, "test": data.x_test}.items()}
-#    d = dataclasses.replace(data, x_train=mean["train"], x_val=mean["val"], x_test=mean["test"])
-#    m, r = scratch.train_scratch(d, name="gray (mean)", fit=FIT)
-#    print(channel_order.pair_table({"mean gray": train.evaluate(m, d.x_test, data.y_test)}, NAMES))
-#    The partners now differ only by noise: at best a coin flip within each pair. (If the run
-#    sits at chance for all classes, train for more epochs: grayscale starts slower.)
-# 2. x10, _ = channel_order.two_loaders(paths["train"], fraction=0.1, seed=lab.seed); train on
-#    dataclasses.replace(rgb_data, x_train=x10) as in Part C and print the pair table. With a
-#    small share the majority colour wins: the colour pairs stay close to the one-loader model.
-#    The labels still contradict each other for those images, and the cost grows as the share
-#    nears one half, where colour says nothing about which member of a pair an image is.
-# 3. a = channel_order.load_like_keras(jpg_paths); b = channel_order.load_like_opencv(jpg_paths, to_rgb=True)
-#    Often they agree exactly (np.array_equal(a, b)); different libjpeg builds can round the
-#    inverse DCT differently, by a level or two, which barely moves accuracy. JPEG compression
-#    itself changes the pixels for both loaders alike. Channel order is the bug that matters.
-# 4. The probe changes what the model is served, not what it learned. Its training data called
-#    both red and blue pixels red_disc, and both blue_disc, so no channel order of the served
-#    images separates the pair again. The damage is in the weights: retrain on one loader.
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 3: the test images as JPEG (quality 90), read by both loaders, served to Part A's model.
+from PIL import Image
+
+jpg_paths = []
+for i, (image, png) in enumerate(zip(data.x_test, paths["test"], strict=True)):
+    jpg = root / "test_jpeg" / Path(png).parent.name / f"{i:05d}.jpg"
+    jpg.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(image).save(jpg, quality=90)
+    jpg_paths.append(jpg)
+jpg_keras = channel_order.load_like_keras(jpg_paths)
+jpg_cv2 = channel_order.load_like_opencv(jpg_paths, to_rgb=True)
+differ = np.abs(jpg_keras.astype(int) - jpg_cv2.astype(int))
+print(f"keras.utils.load_img vs cv2.imread + cvtColor on JPEG: equal pixel for pixel "
+      f"{np.array_equal(jpg_keras, jpg_cv2)} (largest difference {differ.max()} levels, "
+      f"{(differ > 0).mean():.2%} of the values differ)")
+print(f"JPEG changed the pixels themselves: mean absolute change "
+      f"{np.abs(jpg_keras.astype(int) - data.x_test.astype(int)).mean():.1f} levels")
+for name, served in (("PNG, keras.utils.load_img", served_keras),
+                     ("JPEG, keras.utils.load_img", jpg_keras),
+                     ("JPEG, cv2.imread + cvtColor", jpg_cv2)):
+    print(f"{name:<28} accuracy "
+          f"{train.evaluate(rgb_model, served, data.y_test, data.n_classes).accuracy:.1%}")
+# The two decoders may round the inverse DCT differently by a level (that depends on the libjpeg
+# builds); JPEG's own compression changes the pixels for both loaders alike. Channel order is
+# the bug that costs the colour pairs, not the file format.
+
+# %% [markdown]
+# 4. Run `channel_order.channel_permutation_probe` on the two-loader model with Keras-served
+#    images. Why does no channel order restore the colour pairs?
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# Solution 4: the probe on Part C's model (half cv2, half Keras), served by Keras.
+two_probe = channel_order.channel_permutation_probe(two_model, served_keras, data.y_test)
+print(channel_order.pair_table({f"served as {order}": scores
+                                for order, scores in two_probe.items()}, NAMES))
+# The probe changes what the model is served, not what it learned. Its training data called
+# both red and blue pixels red_disc (and both blue_disc), so no channel order of the served
+# images separates the pair again: the damage is in the weights. Retrain on one loader.
 
 # %% [markdown]
 # ## 9 · Takeaways

@@ -118,14 +118,13 @@ else:
 
 # %%
 ONE = HEAD_FIT.replace(batch_size=1, epochs=2)
-bn_model, bn_run = more_causes.train_batchnorm_head(feats.train, data, feats.val, batchnorm=True,
-                                                    fit=ONE, name="BatchNorm, batch 1")
-plain_model, plain_run = more_causes.train_batchnorm_head(feats.train, data, feats.val,
-                                                          batchnorm=False, fit=ONE,
-                                                          name="no BatchNorm, batch 1")
-bn64_model, bn64_run = more_causes.train_batchnorm_head(feats.train, data, feats.val,
-                                                        batchnorm=True, fit=HEAD_FIT,
-                                                        name="BatchNorm, batch 64")
+WITH_BN, WITHOUT_BN = more_causes.head_builder(batchnorm=True), more_causes.head_builder(False)
+bn_model, bn_run = transfer.train_head(feats, data, fit=ONE, name="BatchNorm, batch 1",
+                                       build_head=WITH_BN)
+plain_model, plain_run = transfer.train_head(feats, data, fit=ONE, name="no BatchNorm, batch 1",
+                                             build_head=WITHOUT_BN)
+bn64_model, bn64_run = transfer.train_head(feats, data, fit=HEAD_FIT, name="BatchNorm, batch 64",
+                                           build_head=WITH_BN)
 batch_scores = {run.name: (run, train.evaluate(model, feats.test, data.y_test, data.n_classes))
                 for model, run in ((bn_model, bn_run), (plain_model, plain_run),
                                    (bn64_model, bn64_run))}
@@ -134,8 +133,9 @@ for name, (run, s) in batch_scores.items():
           f"{s.accuracy:6.1%} | {run.seconds:5.1f} s")
 hidden_bn = keras.Model(bn_model.input, bn_model.get_layer("hidden_bn").output)
 one_image = np.asarray(hidden_bn(feats.train[:1], training=True))
-print(f"evidence: BatchNorm's output for one image in training mode equals beta: "
-      f"{np.allclose(one_image[0], bn_model.get_layer('hidden_bn').beta.numpy(), atol=1e-3)}")
+outputs_beta = bool(np.allclose(one_image[0], bn_model.get_layer("hidden_bn").beta.numpy(),
+                               atol=1e-3))
+print(f"evidence: BatchNorm's output for one image in training mode equals beta: {outputs_beta}")
 bn_fail, bn_fix = batch_scores["BatchNorm, batch 1"][1], batch_scores["no BatchNorm, batch 1"][1]
 verdict = report.check_lesson(lab, "batch_size", metric="test accuracy",
                               failure=bn_fail.accuracy, fix=bn_fix.accuracy,
@@ -208,7 +208,8 @@ else:
                              name="light_jitter")
     jittered = {}
     for name, augment in (("hue jitter", hue), ("brightness + contrast", light)):
-        model, _ = more_causes.train_augmented_scratch(pairs, augment, fit=COLOUR_FIT, name=name)
+        model, _ = scratch.train_scratch(pairs, name=name, fit=COLOUR_FIT,
+                                         network=more_causes.RIGHT_SIZED, augment=augment)
         jittered[name] = train.evaluate(model, pairs.x_test, pairs.y_test, pairs.n_classes)
         print(f"{name:<22} test accuracy {jittered[name].accuracy:.1%} | recall per class "
               + ", ".join(f"{n} {r:.0%}" for n, r in
@@ -302,8 +303,7 @@ t = lab.profile.threshold
 if top is not None:
     report.claim("include_top=True: the head sees fewer numbers than the conv features give",
                  top_feats.train.shape[1] < feats.train.shape[1])
-report.claim("BatchNorm at batch 1 outputs beta whatever the image", bool(np.allclose(
-    one_image[0], bn_model.get_layer("hidden_bn").beta.numpy(), atol=1e-3)))
+report.claim("BatchNorm at batch 1 outputs beta whatever the image", outputs_beta)
 report.claim(f"BatchNorm at batch 1 trains at chance: train accuracy <= "
              f"{t('batch_size.bn_chance'):.0%}",
              batch_scores["BatchNorm, batch 1"][0].last("accuracy") <= t("batch_size.bn_chance"))
@@ -348,9 +348,8 @@ panels.batch_size_panel(lab, data, feats)
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # Solution 1: the BatchNorm head at batch sizes 2 and 8, two epochs each.
 for size in (2, 8):
-    model, run = more_causes.train_batchnorm_head(feats.train, data, feats.val, batchnorm=True,
-                                                  fit=ONE.replace(batch_size=size),
-                                                  name=f"BatchNorm, batch {size}")
+    model, run = transfer.train_head(feats, data, fit=ONE.replace(batch_size=size),
+                                     name=f"BatchNorm, batch {size}", build_head=WITH_BN)
     s = train.evaluate(model, feats.test, data.y_test, data.n_classes)
     print(f"BatchNorm, batch {size}: test accuracy {s.accuracy:.1%}")
 # Compare with section 2's batch 1 and batch 64: with two images per batch the statistics

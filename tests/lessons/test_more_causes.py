@@ -71,16 +71,24 @@ def test_with_pretrained_top_is_the_shipped_source_classifier():
     assert more_causes.with_pretrained_top(random_base) is None
 
 
-def test_train_augmented_scratch_and_batchnorm_head_train(tiny_data):
-    pytest.importorskip("keras")
+def test_augmented_scratch_and_batchnorm_head_train(tiny_data):
+    keras = pytest.importorskip("keras")
+    from labkit import scratch, transfer
     from labkit.train import FitSettings
 
     fit = FitSettings(epochs=1, seed=0, progress=False, batch_size=8)
-    model, run = more_causes.train_augmented_scratch(tiny_data, None, fit=fit, name="no jitter",
-                                                     network=more_causes.TOO_SMALL)
-    assert run.epochs == 1 and model.name == "augmented_cnn"
-    feats = tiny_data.x_train.reshape(len(tiny_data.x_train), -1).astype("float32") / 255
-    val = tiny_data.x_val.reshape(len(tiny_data.x_val), -1).astype("float32") / 255
-    _, run = more_causes.train_batchnorm_head(feats, tiny_data, val, batchnorm=True,
-                                              fit=fit.replace(batch_size=1), name="bn, batch 1")
+    flip = keras.layers.RandomFlip("horizontal", seed=0)
+    model, run = scratch.train_scratch(tiny_data, name="flip", fit=fit,
+                                       network=more_causes.TOO_SMALL, augment=flip)
+    assert run.epochs == 1 and model.name == "augmented_cnn" and model.layers[0] is flip
+    # augmentation is active in fit only: predictions are those of the CNN behind it
+    np.testing.assert_allclose(model.predict(tiny_data.x_val, verbose=0),
+                               model.layers[1].predict(tiny_data.x_val, verbose=0), atol=1e-6)
+    flat = (tiny_data.x_train.reshape(len(tiny_data.x_train), -1).astype("float32") / 255,
+            tiny_data.x_val.reshape(len(tiny_data.x_val), -1).astype("float32") / 255,
+            tiny_data.x_test.reshape(len(tiny_data.x_test), -1).astype("float32") / 255)
+    head, run = transfer.train_head(transfer.Features(*flat), tiny_data, name="bn, batch 1",
+                                    fit=fit.replace(batch_size=1),
+                                    build_head=more_causes.head_builder(batchnorm=True))
     assert run.epochs == 1 and np.isfinite(run.last("loss"))
+    assert "hidden_bn" in [layer.name for layer in head.layers]
