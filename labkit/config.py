@@ -79,6 +79,8 @@ QUICK_THRESHOLDS = {
     "preprocessing.consistent": 0.10,  # caffe vs 0-1 inputs at train and test time
     "preprocessing.rgb": 0.05,  # caffe vs RGB order at test time
     "unfrozen_base": 0.05,  # 02: staged vs all at once, test accuracy, 10 labels per class
+    # 02: head, then all blocks at 1e-4 vs gradual unfreezing (blocks 1, 3, 5) at 1e-3
+    "gradual_unfreezing": 0.40,
     "learning_rate": 0.25,  # 03: LR fix vs too-high LR, val accuracy
     "small_images": 0.25,  # 04: upsampled vs 32x32 input, test accuracy
     "imbalance": 0.05,  # 05: best imbalance fix vs none, balanced accuracy

@@ -37,6 +37,7 @@ class LessonResult:
 LESSONS = {
     "preprocessing": "01 preprocessing",
     "unfrozen_base": "02 unfrozen base",
+    "gradual_unfreezing": "02 gradual unfreezing",
     "learning_rate": "03 learning rate",
     "small_images": "04 32x32 inputs",
     "imbalance": "05 class imbalance",

@@ -6,6 +6,7 @@ seconds; fine-tuning runs through the base.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -167,6 +168,40 @@ def finetune(
     run = train.fit_with(model, images.train, data.y_train, fit, name=name,
                          validation_data=(images.val, data.y_val))
     return model, run
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of gradual unfreezing: the top ``blocks`` conv blocks train at ``lr`` for
+    ``epochs``."""
+
+    blocks: int
+    lr: float
+    epochs: int
+
+
+def unfreeze_gradually(base, images: Prepared, data: LessonData, *, stages, head, name: str,
+                       fit: FitSettings):
+    """Multi-stage (gradual) unfreezing: ``base`` + ``head`` (trained on frozen features), then
+    one ``Stage`` after another, each unfreezing its top blocks and recompiling at its rate.
+
+    ``fit`` gives the seed, batch size and progress (its epochs and LR are the stages').
+    Returns ``(model, run)``; the run holds every stage's epochs in order.
+    """
+    stages = list(stages)
+    if not stages:
+        raise ValueError("stages is empty: pass at least one Stage(blocks, lr, epochs)")
+    seed_everything(fit.seed)
+    model = tuned_model(base, images, data.n_classes, head=head)
+    run = None
+    for i, stage in enumerate(stages, 1):
+        models.unfreeze_top_blocks(base, stage.blocks)
+        models.compile_classifier(model, lr=stage.lr, optimizer=fit.optimizer)
+        part = train.fit_with(model, images.train, data.y_train,
+                              fit.replace(epochs=stage.epochs, lr=stage.lr),
+                              name=f"{name}, stage {i}", validation_data=(images.val, data.y_val))
+        run = part if run is None else run.followed_by(part)
+    return model, dataclasses.replace(run, name=name)
 
 
 # The transfer recipe's last step (the Keras guide's and the TensorFlow tutorial's): with a head

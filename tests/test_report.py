@@ -30,6 +30,7 @@ def test_check_lesson_result_line_is_unchanged_for_every_lesson(capsys):
     """The lesson names README's results table was made from (``labkit.dev.results``)."""
     expected = {
         "preprocessing": "01 preprocessing", "unfrozen_base": "02 unfrozen base",
+        "gradual_unfreezing": "02 gradual unfreezing",
         "learning_rate": "03 learning rate", "small_images": "04 32x32 inputs",
         "imbalance": "05 class imbalance", "validation_split": "06 validation split",
         "overfitting": "07 overfitting", "head_and_loss": "08 wrong head or loss",

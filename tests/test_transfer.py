@@ -100,3 +100,28 @@ def test_fine_tune_after_head_trains_every_block_of_a_fresh_base(tiny_data, monk
     assert 0.0 <= scores.accuracy <= 1.0 and len(scores.per_class_recall) == tiny_data.n_classes
     assert base.get_weights()[0].shape == model.get_layer("minivgg").get_weights()[0].shape
     assert model.get_layer("minivgg") is not base  # a fresh copy: the lesson's base is untouched
+
+
+def test_unfreeze_gradually_trains_more_blocks_each_stage_at_its_rate(tiny_data, monkeypatch):
+    from labkit import evidence
+
+    monkeypatch.setattr(models, "_FEATURE_CACHE", {})
+    base, pre = transfer.lesson_base(QUICK)
+    feats = transfer.features(base, tiny_data, pre, size=64)
+    head, _ = transfer.train_head(feats, tiny_data, fit=FitSettings(epochs=1, progress=False))
+    images = transfer.prepare(tiny_data, pre, size=64)
+    before = evidence.block_weights(base)
+    stages = [transfer.Stage(blocks=1, lr=1e-3, epochs=1), transfer.Stage(blocks=5, lr=1e-12,
+                                                                          epochs=2)]
+    model, run = transfer.unfreeze_gradually(base, images, tiny_data, stages=stages, head=head,
+                                             name="gradual",
+                                             fit=FitSettings(batch_size=8, progress=False))
+    assert run.name == "gradual" and run.epochs == 3  # every stage's epochs, in order
+    assert run.history["learning_rate"] == pytest.approx([1e-3, 1e-12, 1e-12])
+    drift = evidence.weight_drift(before, base)
+    assert drift["block5"] > 1e-4  # stage 1 trained the top block at 1e-3
+    assert drift["block1"] < 1e-7  # only stage 2 (at 1e-12) reached block 1
+    assert all(layer.trainable for layer in base.layers if "conv" in layer.name)  # every block
+    with pytest.raises(ValueError, match="stages is empty"):
+        transfer.unfreeze_gradually(base, images, tiny_data, stages=[], head=head, name="x",
+                                    fit=FitSettings())

@@ -216,6 +216,58 @@ print(f"head first, all blocks at 1e-3:        test accuracy {head_first_all.acc
 # can gain a few points on the new task (see the sweep) and moves the base further from what
 # it knew; 1e-5 keeps it almost untouched (section 5).
 #
+# ### 4b · More stages: gradual unfreezing
+#
+# Also found in the wild: "unfreeze gradually, to protect the pretrained weights". After the
+# head, unfreeze the top block, then the top three, then all five, a few epochs each (the
+# gradual unfreezing of ULMFiT), at the default Adam 1e-3. Is it the number of stages that
+# protects the base, or the rate? `transfer.unfreeze_gradually` runs the stages (it recompiles
+# after each change of `trainable`, which Keras needs). Three stages against one stage with
+# every block, at two rates, the same epochs in total, each from the stage-1 head.
+
+# %%
+third = max(1, FIT.epochs // 3)
+
+
+def three_stages(lr):
+    """Top block, then the top three, then all five, at ``lr``; FIT.epochs in total."""
+    return [transfer.Stage(blocks=1, lr=lr, epochs=third),
+            transfer.Stage(blocks=3, lr=lr, epochs=third),
+            transfer.Stage(blocks=5, lr=lr, epochs=max(1, FIT.epochs - 2 * third))]
+
+
+staging = {("one stage, all blocks", 1e-3): head_first_all}
+for lr in (1e-3, 1e-4):
+    b, _ = transfer.lesson_base(lab.profile)
+    m, _ = transfer.unfreeze_gradually(b, few_images, few, stages=three_stages(lr),
+                                       head=models.copy_model(head), name=f"three stages at {lr:g}",
+                                       fit=FIT.replace(progress=False))
+    staging[("three stages: blocks 1, 3, 5", lr)] = train.evaluate(m, images.test, data.y_test,
+                                                                   data.n_classes)
+b, _ = transfer.lesson_base(lab.profile)
+m, _ = transfer.finetune(b, few_images, few, name="head first, then all blocks at 1e-4",
+                         fit=FIT.replace(lr=1e-4, progress=False), head=models.copy_model(head))
+staging[("one stage, all blocks", 1e-4)] = train.evaluate(m, images.test, data.y_test,
+                                                          data.n_classes)
+print(f"test accuracy, head first ({FIT.epochs} epochs after it){'Adam 1e-3':>12}{'Adam 1e-4':>12}")
+for plan in ("one stage, all blocks", "three stages: blocks 1, 3, 5"):
+    print(f"{plan:<47}{staging[(plan, 1e-3)].accuracy:>12.1%}"
+          f"{staging[(plan, 1e-4)].accuracy:>12.1%}")
+print(f"{'frozen base + head (stage 1), for reference':<47}{head_test.accuracy:>12.1%}")
+gradual_wild = staging[("three stages: blocks 1, 3, 5", 1e-3)]
+gradual_fix = staging[("one stage, all blocks", 1e-4)]
+gradual_verdict = report.check_lesson(lab, "gradual_unfreezing",
+                                      metric=f"test accuracy, {FEW} labels/class",
+                                      failure=gradual_wild.accuracy, fix=gradual_fix.accuracy)
+
+# %% [markdown]
+# Read the table by column, then by row. At 1e-3 more stages do not protect the base (compare
+# the three-stage run with the head alone): each stage hands more pretrained blocks to a rate
+# that rewrites them. At 1e-4 one stage needs no staging (the check below asserts that three
+# stages do not beat it). The rate protects the base, not the number of stages: ULMFiT pairs
+# its gradual unfreezing with lower rates for the lower layers, which is what Part B's two
+# rates do in one stage.
+#
 # ### 5 · Side by side
 
 # %%
@@ -316,6 +368,10 @@ report.claim("all at once loses pretraining-task accuracy",
              wild_source is None or wild_source < source_before - 0.10)
 report.claim("staged fine-tuning does not lose what stage 1 reached",
              fix_test.accuracy >= head_test.accuracy - 0.01)
+report.claim("three stages at 1e-3 end below the head alone", gradual_wild.accuracy
+             < head_test.accuracy)
+report.claim("at 1e-4, three stages do not beat one stage by more than 2 points",
+             staging[("three stages: blocks 1, 3, 5", 1e-4)].accuracy <= gradual_fix.accuracy + 0.02)
 report.claim("with many labels, head + all blocks at 1e-4 beats the frozen base",
              many_fix.accuracy > many_head_test.accuracy)
 report.claim("the plain Keras cell repeats stage 2's run", same_stage2)
@@ -391,6 +447,8 @@ for block in all_drift:
 # - With few labelled images, a fresh head and a normal learning rate on an unfrozen base
 #   overwrite what pretraining learned, and the labels cannot teach it back: freeze, train the
 #   head, then unfreeze the top blocks at a 10-100x lower rate.
+# - Gradual unfreezing (more stages) does not replace a low rate: at 1e-3 three stages still
+#   rewrite the base; at a fine-tuning rate one stage is enough.
 # - With many labels, the base is worth adapting: after the head, fine-tune all of it gently;
 #   or in one run, with a higher learning rate for the new head than for the pretrained base
 #   (discriminative learning rates: in Keras 3, two optimizers in a custom `train_step`).

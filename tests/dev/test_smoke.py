@@ -168,3 +168,10 @@ def test_main_runs_notebooks_two_at_a_time_and_reports_every_one(monkeypatch, ca
     assert "smoke: 03_learning_rate: FAILED" in out and "ERROR no RESULT line printed" in out
     assert "3/4 notebooks ok" in out and "FAILED: 03_learning_rate" in out
     assert smoke.main(["--jobs", "0"]) == 2
+
+
+def test_notebooks_start_longest_first_and_every_lesson_is_ranked():
+    numbers = sorted(pair.notebook.name[:2] for pair in smoke.lesson_pairs([]))
+    assert sorted(smoke.LONGEST_FIRST) == numbers  # each lesson ranked once, none missing
+    paths = [smoke.Path(f"{n}_x.ipynb") for n in ("00", "02", "99", "11", "05")]
+    assert [p.name[:2] for p in smoke.longest_first(paths)] == ["99", "11", "02", "05", "00"]
