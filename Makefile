@@ -58,12 +58,29 @@ browser-deps:
 		echo "browser-deps: no /usr/bin/chromium and not root; browser tests will skip"; \
 	fi
 
+# After the unit tests, nbval (quick profile) and the full-profile smoke run (smoke-full below)
+# run side by side: nbval leaves a core idle for part of each notebook, and the smoke run's
+# kernels are mostly single-threaded tracing. The smoke report (artifacts/smoke.log) is printed
+# after nbval's; the target fails if either fails. SMOKE=0 skips the smoke run.
+SMOKE ?= 1
 test: setup
 	$(BIN)/ruff check labkit tests conftest.py notebooks/src
 	$(BIN)/python -m labkit.dev.notebooks --check
 	$(BIN)/pytest -q tests
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-		set -x; LABKIT_PROFILE=quick LABKIT_SEED= $(NBVAL); \
+		smoke=""; \
+		if [ "$(SMOKE)" = 1 ]; then \
+			mkdir -p artifacts; \
+			echo "smoke-full: runs beside nbval; its report follows nbval's (artifacts/smoke.log)"; \
+			$(BIN)/python -m labkit.dev.smoke --jobs $(SMOKE_JOBS) > artifacts/smoke.log 2>&1 & \
+			smoke=$$!; \
+		fi; \
+		echo "+ LABKIT_PROFILE=quick LABKIT_SEED= $(NBVAL)"; \
+		LABKIT_PROFILE=quick LABKIT_SEED= $(NBVAL); nbval_rc=$$?; \
+		smoke_rc=0; \
+		if [ -n "$$smoke" ]; then wait $$smoke; smoke_rc=$$?; cat artifacts/smoke.log; fi; \
+		echo "make test: nbval exit $$nbval_rc, smoke exit $$smoke_rc"; \
+		[ $$nbval_rc = 0 ] && [ $$smoke_rc = 0 ]; \
 	else \
 		echo "nbval: no notebooks/*.ipynb yet, nothing to run"; \
 	fi

@@ -179,6 +179,17 @@ class Stage:
     lr: float
     epochs: int
 
+    def __post_init__(self):
+        if isinstance(self.blocks, bool) or not isinstance(self.blocks, int) or self.blocks < 0:
+            raise ValueError(f"Stage(blocks={self.blocks!r}): blocks is how many top conv blocks "
+                             "train, an int >= 0 (e.g. 1, then 3, then 5)")
+        if isinstance(self.lr, bool) or not isinstance(self.lr, int | float) or not (
+                0 < self.lr < float("inf")):
+            raise ValueError(f"Stage(lr={self.lr!r}): the learning rate must be a number > 0, "
+                             "e.g. 1e-4")
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
+            raise ValueError(f"Stage(epochs={self.epochs!r}): epochs must be an int >= 1")
+
 
 def unfreeze_gradually(base, images: Prepared, data: LessonData, *, stages, head, name: str,
                        fit: FitSettings):

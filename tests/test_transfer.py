@@ -125,3 +125,13 @@ def test_unfreeze_gradually_trains_more_blocks_each_stage_at_its_rate(tiny_data,
     with pytest.raises(ValueError, match="stages is empty"):
         transfer.unfreeze_gradually(base, images, tiny_data, stages=[], head=head, name="x",
                                     fit=FitSettings())
+
+
+@pytest.mark.parametrize(("kwargs", "fragment"), [
+    ({"blocks": -1}, "blocks"), ({"blocks": 2.5}, "blocks"), ({"blocks": True}, "blocks"),
+    ({"lr": 0.0}, "learning rate"), ({"lr": float("nan")}, "learning rate"),
+    ({"lr": "1e-4"}, "learning rate"), ({"epochs": 0}, "epochs"), ({"epochs": 1.5}, "epochs"),
+])
+def test_a_bad_stage_names_its_field(kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        transfer.Stage(**{"blocks": 1, "lr": 1e-4, "epochs": 1, **kwargs})

@@ -441,9 +441,10 @@ print(f"augmentation in the pipeline: val accuracy {pipe_val:.1%}, clean gap "
 print("augmentation layers saved with the model: pipeline version",
       "augment" in [layer.name for layer in in_pipeline.layers], "| model version",
       "augment" in [layer.name for layer in fix_model.layers])
-# The random draws differ, so the numbers differ a little. In the pipeline the augmentation runs
-# on the CPU beside the model, and the saved model holds no augmentation layers; inside the
-# model it travels with the saved model and predict() switches it off.
+# The random draws differ, so the numbers are not the same: compare them with the spread between
+# the lesson's own runs. In the pipeline the augmentation runs on the CPU beside the model, and
+# the saved model holds no augmentation layers; inside the model it travels with the saved model
+# and predict() switches it off.
 
 # %% [markdown]
 # 2. Replace the L2 penalty with decoupled weight decay:

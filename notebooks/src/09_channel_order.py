@@ -494,9 +494,12 @@ for name, served in (("PNG, keras.utils.load_img", served_keras),
                      ("JPEG, cv2.imread + cvtColor", jpg_cv2)):
     print(f"{name:<28} accuracy "
           f"{train.evaluate(rgb_model, served, data.y_test, data.n_classes).accuracy:.1%}")
-# The two decoders may round the inverse DCT differently by a level (that depends on the libjpeg
-# builds); JPEG's own compression changes the pixels for both loaders alike. Channel order is
-# the bug that costs the colour pairs, not the file format.
+# Two questions, two answers. The two loaders agree with each other on JPEG too, or differ by a
+# level where two libjpeg builds round differently (the first line says which). The file format
+# is a change of its own: compression moves the pixels (second line) for both loaders alike, and
+# a model trained on PNG files and served JPEG ones sees images unlike its training set, a
+# domain shift (lesson 12) that can cost accuracy (compare the accuracy lines). Serve the format
+# you trained on, or train on the format you will serve.
 
 # %% [markdown]
 # 4. Run `channel_order.channel_permutation_probe` on the two-loader model with Keras-served
