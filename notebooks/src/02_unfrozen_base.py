@@ -8,7 +8,8 @@
 # base. We measure how far each block's weights move, how much the base's features change, how
 # much of its pretraining task it can still do, and the test accuracy. The fix: **freeze** the
 # base, train the head, then **unfreeze the top blocks** and fine-tune them at a learning rate
-# 10-100x lower.
+# 10-100x lower. Unfreezing gradually, block by block, is no substitute for the low rate: we
+# measure that too (section 4b).
 #
 # Then the other regime, measured too: with **many** labelled images, fine-tuning the whole base
 # at a low learning rate beats keeping it frozen. "Freeze first" is a rule for small data; the

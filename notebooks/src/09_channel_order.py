@@ -462,9 +462,9 @@ ten_model, _ = scratch.train_scratch(dataclasses.replace(rgb_data, x_train=x_ten
 ten_scores = train.evaluate(ten_model, served_keras, data.y_test, data.n_classes)
 print(f"{by_cv2_ten.mean():.0%} of the training images read by cv2.imread")
 print(channel_order.pair_table({**loaders, "10% cv2, 90% Keras": ten_scores}, NAMES))
-# Compare the colour-pair columns: with a small share, the majority colour mostly wins; the
-# labels of the BGR tenth still contradict the rest, and the cost grows as the share nears one
-# half, where colour says nothing about which member of a pair an image is.
+# Compare the colour-pair columns of the three rows. The labels of the BGR tenth contradict the
+# rest, but nine images in ten still tie each colour to its class; at one half, colour says
+# nothing about which member of a pair an image is. The share decides how much it costs.
 
 # %% [markdown]
 # 3. Save the test images as JPEG instead of PNG
