@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -180,14 +181,17 @@ class Stage:
     epochs: int
 
     def __post_init__(self):
-        if isinstance(self.blocks, bool) or not isinstance(self.blocks, int) or self.blocks < 0:
+        def whole(value) -> bool:
+            return isinstance(value, Integral) and not isinstance(value, bool)
+
+        if not whole(self.blocks) or self.blocks < 0:
             raise ValueError(f"Stage(blocks={self.blocks!r}): blocks is how many top conv blocks "
                              "train, an int >= 0 (e.g. 1, then 3, then 5)")
-        if isinstance(self.lr, bool) or not isinstance(self.lr, int | float) or not (
+        if isinstance(self.lr, bool) or not isinstance(self.lr, Real) or not (
                 0 < self.lr < float("inf")):
             raise ValueError(f"Stage(lr={self.lr!r}): the learning rate must be a number > 0, "
                              "e.g. 1e-4")
-        if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs < 1:
+        if not whole(self.epochs) or self.epochs < 1:
             raise ValueError(f"Stage(epochs={self.epochs!r}): epochs must be an int >= 1")
 
 

@@ -135,3 +135,8 @@ def test_unfreeze_gradually_trains_more_blocks_each_stage_at_its_rate(tiny_data,
 def test_a_bad_stage_names_its_field(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):
         transfer.Stage(**{"blocks": 1, "lr": 1e-4, "epochs": 1, **kwargs})
+
+
+def test_a_stage_takes_numpy_numbers():
+    stage = transfer.Stage(blocks=np.int64(3), lr=np.float32(1e-4), epochs=np.int32(2))
+    assert (stage.blocks, stage.epochs) == (3, 2)
