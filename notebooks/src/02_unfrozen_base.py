@@ -245,11 +245,8 @@ for lr in (1e-3, 1e-4):
                                        fit=FIT.replace(progress=False))
     staging[("three stages: blocks 1, 3, 5", lr)] = train.evaluate(m, images.test, data.y_test,
                                                                    data.n_classes)
-b, _ = transfer.lesson_base(lab.profile)
-m, _ = transfer.finetune(b, few_images, few, name="head first, then all blocks at 1e-4",
-                         fit=FIT.replace(lr=1e-4, progress=False), head=models.copy_model(head))
-staging[("one stage, all blocks", 1e-4)] = train.evaluate(m, images.test, data.y_test,
-                                                          data.n_classes)
+*_, staging[("one stage, all blocks", 1e-4)] = transfer.fine_tune_after_head(
+    lab.profile, head, few_images, few, seed=lab.seed, fit=FIT.replace(lr=1e-4, progress=False))
 print(f"test accuracy, head first ({FIT.epochs} epochs after it){'Adam 1e-3':>12}{'Adam 1e-4':>12}")
 for plan in ("one stage, all blocks", "three stages: blocks 1, 3, 5"):
     print(f"{plan:<47}{staging[(plan, 1e-3)].accuracy:>12.1%}"
