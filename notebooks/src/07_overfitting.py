@@ -460,11 +460,12 @@ adamw_run = train.fit(adamw, x_small, y_small, name="augmentation + AdamW", epoc
                       batch_size=overfitting.BATCH_SIZE, validation_data=val, progress=False)
 _, adamw_val, adamw_gap = overfitting.clean_gap(adamw, x_small, y_small, *val)
 steps = EPOCHS * int(np.ceil(len(x_small) / overfitting.BATCH_SIZE))
+kept = (1 - 1e-3 * 0.004) ** steps  # what AdamW's decay leaves of each weight
 print(f"AdamW(1e-3, weight_decay=0.004): val accuracy {adamw_val:.1%}, clean gap "
       f"{100 * adamw_gap:+.1f} points (augmentation only: {scores['augmentation only']['val']:.1%}, "
       f"{100 * scores['augmentation only']['gap']:+.1f} points)")
 print(f"each step multiplies every weight by 1 - 1e-3 x 0.004; over {steps} steps that is "
-      f"{(1 - 1e-3 * 0.004) ** steps:.4f}: the weights shrink by {1 - (1 - 4e-6) ** steps:.2%}")
+      f"{kept:.4f}: the weights shrink by {1 - kept:.2%}")
 # The decay is applied per step and scaled by the learning rate, so a few hundred steps at 1e-3
 # shrink the weights by a fraction of a percent. A weight decay that matters here is two or
 # three orders of magnitude larger, or the run much longer: try it.
