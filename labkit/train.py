@@ -182,8 +182,14 @@ def fit(
     callbacks: list | None = None,
     progress: bool = True,
     shuffle: bool = True,
+    steps_per_epoch: int | None = None,
+    validation_steps: int | None = None,
 ) -> Run:
-    """Train a compiled model and return its ``Run`` (history with plain floats, seconds)."""
+    """Train a compiled model and return its ``Run`` (history with plain floats, seconds).
+
+    ``steps_per_epoch``/``validation_steps``: for endless datasets
+    (``make_pipeline(..., repeat=True)``), batches per epoch and per validation pass.
+    """
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     extra = [*list(callbacks or []), _learning_rate_callback()]
@@ -193,8 +199,9 @@ def fit(
     history = model.fit(
         x, y, epochs=epochs, batch_size=None if y is None else batch_size,
         validation_data=validation_data, validation_split=validation_split,
-        class_weight=class_weight, callbacks=extra,
-        verbose=0, shuffle=shuffle and y is not None,  # a dataset shuffles itself
+        class_weight=class_weight, callbacks=extra, steps_per_epoch=steps_per_epoch,
+        validation_steps=validation_steps, verbose=0,
+        shuffle=shuffle and y is not None,  # a dataset shuffles itself
     )
     seconds = time.perf_counter() - started
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
@@ -215,15 +222,19 @@ def fit_with(model, x, y, settings: FitSettings, *, name: str, **data) -> Run:
     ``settings.optimizer`` are used by whoever compiled it).
     """
     if settings.feed == "pipeline" and _class_labels(y) and not data.get("validation_split"):
-        from labkit.pipelines import make_pipeline
+        from labkit.pipelines import make_pipeline, steps_per_pass
 
+        # Endless pipelines with steps per epoch: Keras keeps one iterator for the run instead
+        # of building one (and instantiating the pipeline's functions) every epoch.
+        data["steps_per_epoch"] = steps_per_pass(len(y), settings.batch_size)
         x = make_pipeline(x, y, settings.batch_size, shuffle=data.pop("shuffle", True),
-                          seed=settings.seed)
+                          seed=settings.seed, repeat=True)
         y = None
         validation = data.get("validation_data")
         if validation is not None and len(validation) == 2 and _class_labels(validation[1]):
+            data["validation_steps"] = steps_per_pass(len(validation[1]), settings.batch_size)
             data["validation_data"] = make_pipeline(*validation, settings.batch_size,
-                                                    shuffle=False)
+                                                    shuffle=False, repeat=True)
     return fit(model, x, y, name=name, epochs=settings.epochs, batch_size=settings.batch_size,
                callbacks=list(settings.callbacks), progress=settings.progress, **data)
 

@@ -347,3 +347,14 @@ def test_lesson_06_plain_numpy_split_is_the_helpers_split(seed, sizes):
     np.testing.assert_array_equal(y_tr, y[train_idx])
     np.testing.assert_array_equal(x_va, x[val_idx])
     np.testing.assert_array_equal(y_va, y[val_idx])
+
+
+def test_a_repeated_pipeline_passes_in_the_finite_pipelines_orders():
+    x, y = _toy(counts=(5, 4, 3))
+    finite = pipelines.make_pipeline(x, y, batch_size=5, seed=3)
+    endless = iter(pipelines.make_pipeline(x, y, batch_size=5, seed=3, repeat=True))
+    steps = pipelines.steps_per_pass(len(y), 5)
+    assert steps == 3 and pipelines.steps_per_pass(0, 5) == 1
+    for _ in range(3):
+        passed = np.concatenate([next(endless)[1].numpy() for _ in range(steps)])
+        np.testing.assert_array_equal(passed, _labels_of(finite))

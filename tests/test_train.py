@@ -235,3 +235,19 @@ def test_run_followed_by_joins_two_stages():
     assert joined.history == {"loss": [3.0, 2.0, 1.0], "learning_rate": [1e-3, 1e-3],
                               "val_loss": [1.5]}
     assert first.history["loss"] == [3.0, 2.0]  # unchanged
+
+
+def test_a_pipeline_feed_keeps_one_iterator_per_run(monkeypatch):
+    seen = {}
+    model = tiny_model()
+    real_fit = model.fit
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(model, "fit", spy)
+    fit = FitSettings(epochs=2, batch_size=8, progress=False, feed="pipeline")
+    run = train.fit_with(model, X, Y, fit, name="p", validation_data=(X[:9], Y[:9]))
+    assert seen["steps_per_epoch"] == -(-len(Y) // 8) and seen["validation_steps"] == 2
+    assert run.epochs == 2 and len(run.history["val_loss"]) == 2

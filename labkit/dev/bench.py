@@ -265,22 +265,26 @@ def _legacy_flow(x, y, batch_size: int, seed: int):
     return datagen.flow(x, y, batch_size=batch_size, seed=seed)
 
 
-def _interleaved_epoch_seconds(runs: dict[str, tuple[Any, Any, Any]], repeats: int,
+def _interleaved_epoch_seconds(runs: dict[str, tuple[Any, Any, Any, int | None]], repeats: int,
                                batch_size: int) -> dict[str, float]:
-    """Median epoch seconds of each ``name: (model, x, y)``, epochs taken in turns.
+    """Median steady-state epoch seconds of each ``name: (model, x, y, steps_per_epoch)``,
+    taken in turns.
 
-    Every model first trains one untimed epoch (graph tracing); then each repeat trains one
-    epoch of every model in turn, so a change in background load hits them all alike.
+    Every model first trains one untimed epoch (graph tracing); then each repeat fits two
+    epochs of every model in turn, so a change in background load hits them all alike, and
+    keeps the second: the epoch of a run under way (an endless pipeline with
+    ``steps_per_epoch`` keeps its iterator; arrays get a new one every epoch in any case).
     """
     seconds: dict[str, list[float]] = {name: [] for name in runs}
     for repeat in range(1 + repeats):
-        for name, (model, x, y) in runs.items():
+        for name, (model, x, y, steps) in runs.items():
             times = _epoch_times_callback()
             arrays = y is not None  # a pipeline shuffles itself
-            model.fit(x, y, epochs=1, batch_size=batch_size if arrays else None,
+            model.fit(x, y, epochs=1 if not repeat else 2,
+                      batch_size=batch_size if arrays else None, steps_per_epoch=steps,
                       shuffle=arrays, callbacks=[times], verbose=0)
             if repeat:
-                seconds[name] += times.seconds
+                seconds[name].append(times.seconds[-1])
     return {name: _median(values) for name, values in seconds.items()}
 
 
@@ -310,20 +314,22 @@ def bench_pipeline(s: Settings) -> Figures:
         return models.compile_classifier(models.scratch_cnn((32, 32, 3), n_classes,
                                                             rescale=None))
 
-    def tf_data():
+    def tf_data(repeat: bool = False):
         return pipelines.make_pipeline(x, y, batch_size=batch, augment=_augmenter(),
-                                  preprocess=_scale, seed=0)
+                                       preprocess=_scale, seed=0, repeat=repeat)
 
     out: Figures = {"images": s.pipeline_images, "size": 32, "batch_size": batch,
                     "epochs_timed": s.pipeline_repeats}
     have_scipy = importlib.util.find_spec("scipy") is not None  # the legacy shifts need it
     if not have_scipy:
         out["legacy_skipped"] = "ImageDataGenerator shifts need SciPy: pip install scipy"
-    feeds: dict[str, tuple[Any, Any]] = {"tf_data": (tf_data(), None),
-                                         "in_memory": (_scale(x.astype("float32")), y)}
+    steps = pipelines.steps_per_pass(len(x), batch)
+    feeds: dict[str, tuple[Any, Any, int | None]] = {
+        "tf_data": (tf_data(repeat=True), None, steps),  # as train.fit_with feeds it
+        "in_memory": (_scale(x.astype("float32")), y, None)}
     if have_scipy:
-        feeds["legacy"] = (_legacy_flow(x, y, batch, seed=0), None)
-    fitted = {name: (model(), xs, ys) for name, (xs, ys) in feeds.items()}
+        feeds["legacy"] = (_legacy_flow(x, y, batch, seed=0), None, None)
+    fitted = {name: (model(), *feed) for name, feed in feeds.items()}
     for name, seconds in _interleaved_epoch_seconds(fitted, s.pipeline_repeats, batch).items():
         out[f"{name}_s_per_epoch"] = seconds
 
@@ -595,6 +601,17 @@ class Target:
         return f"{value:.0%}" if self.unit == "%" else f"{_n(value)} {self.unit}".replace(" x", "x")
 
 
+def click_floor(figures: Figures) -> float | None:
+    """Seconds a scratch-panel click's arithmetic takes at the float32 matmul's FLOP/s: every
+    epoch's training (3x forward per image) and validation (1x forward per image) passes."""
+    p, fl = figures.get("panel"), figures.get("flops")
+    if not (p and fl):
+        return None
+    flops = p["epochs"] * (fl["train_flops_per_image"] * p["train_images"]
+                           + fl["forward_flops_per_image"] * p["val_images"])
+    return flops / fl["matmul_flops_per_s"]
+
+
 def pipeline_overhead(figures: Figures) -> float:
     """How much longer an epoch takes fed by the augmented tf.data pipeline than by arrays."""
     p = figures["pipeline"]
@@ -717,6 +734,12 @@ def rows(figures: Figures) -> list[tuple[str, str]]:
                                   ("final curves", "to_done_s", "first_click_to_done_s")):
             out.append((f"panel: Train click to {label} ({what})",
                         f"{_n(p[warm], 's')} (first click: {_n(p[cold], 's')})"))
+    if (floor := click_floor(figures)) is not None:
+        p, fl = figures["panel"], figures["flops"]
+        out.append((f"scratch panel click's arithmetic alone at the matmul's peak ({p['epochs']} "
+                    f"epochs x {p['train_images']} images x "
+                    f"{fl['train_flops_per_image'] / 1e6:.0f} MFLOP, + validation): a floor no "
+                    "float32 run of this CNN can beat here", _n(floor, "s")))
     if r := figures.get("resolution_panel"):
         what = (f"cached-features panel, {r['size']}x{r['size']} cut after {r['cut']}, "
                 f"{r['epochs']} head epochs, {r['train_images']} images")
@@ -746,8 +769,9 @@ def markdown_table(figures: Figures) -> str:
         command = f"python -m labkit.dev.bench{' --quick' if meta.get('quick') else ''} --markdown"
         lines.append(f"Median of {meta.get('repeats')} repeat(s) after a warm-up ("
                      f"{meta.get('panel_repeats')} later clicks of each panel, "
-                     f"{meta.get('pipeline_repeats')} epochs of each feed in turns; the first, "
-                     f"tracing epoch or click is kept out of the medians); measured "
+                     f"{meta.get('pipeline_repeats')} turns of two epochs of each feed, the "
+                     f"second one timed; the first, tracing epoch or click is kept out of the "
+                     f"medians); measured "
                      f"{meta.get('date', '')} "
                      f"with `{command}`.")
     return "\n".join(lines)

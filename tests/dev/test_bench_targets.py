@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from labkit.dev import bench
 
 
@@ -48,3 +50,16 @@ def test_markdown_has_the_targets_and_the_breakdown(monkeypatch):
     assert "| target | measured | limit | |" in text and "**not met**" in text
     assert "| one later click, seconds | scratch panel | cached-features panel |" in text
     assert "| total, Train click to final curves | 7.00 | - |" in text
+
+
+def test_click_floor_is_the_clicks_flops_at_the_matmul_peak():
+    figures = {"panel": {"epochs": 2, "train_images": 10, "val_images": 4, "to_done_s": 9.0,
+                         "to_first_epoch_s": 1.0, "first_click_to_done_s": 9.0,
+                         "first_click_to_first_epoch_s": 2.0},
+               "flops": {"train_flops_per_image": 30.0, "forward_flops_per_image": 10.0,
+                         "matmul_flops_per_s": 100.0, "matmul_size": 8,
+                         "achieved_flops_per_s": 50.0, "fraction_of_matmul": 0.5}}
+    assert bench.click_floor(figures) == pytest.approx(2 * (30 * 10 + 10 * 4) / 100)
+    assert bench.click_floor({"panel": figures["panel"]}) is None
+    (row,) = [r for r in bench.rows(figures) if "floor" in r[0]]
+    assert row[1] == "6.8 s"
