@@ -54,6 +54,8 @@ class Settings:
     pipeline_images: int = 2000  # 32x32 images per epoch for the tf.data vs legacy comparison
     pipeline_repeats: int = 5  # epochs timed in turns (the overhead it measures is a few percent)
     panel_repeats: int = 5  # later clicks of each panel (a click's time varies run to run)
+    autotune_blocks: int = 4  # turns of the autotuner comparison, each feed in turn
+    autotune_epochs: int = 4  # epochs per turn (one fit: its pipeline keeps its iterator)
     matmul_size: int = 2048  # side of the float32 matmul that measures the peak
     matmul_repeats: int = 10
     # Panels run on the quick profile's lesson data; None: the profile's own sizes and epochs.
@@ -67,6 +69,7 @@ class Settings:
 FULL_SETTINGS = Settings()
 QUICK_SETTINGS = Settings(repeats=1, shapes_images=512, head_images=256, scratch_images=256,
                           pipeline_images=256, pipeline_repeats=1, panel_repeats=1,
+                          autotune_blocks=1, autotune_epochs=2,
                           matmul_size=1024,
                           matmul_repeats=3,
                           panel_train=200, panel_val=50, panel_test=50, panel_epochs=2,
@@ -192,6 +195,44 @@ def bench_scratch(s: Settings) -> Figures:
     seconds = _epoch_seconds(model, x, y, s.repeats)
     return {"images": s.scratch_images, "size": 32, "s_per_epoch": seconds,
             "images_per_s": s.scratch_images / seconds}
+
+
+STALL = 1.2  # an epoch this many times the autotuner-off median counts as stalled
+
+
+def bench_autotune(s: Settings) -> Figures:
+    """The scratch CNN fed by ``make_pipeline`` (fixed sizes, tf.data's autotuner off) and by
+    the same endless pipeline with the autotuner on (``prefetch(AUTOTUNE)``, as it was), in
+    turns of ``autotune_epochs`` epochs; how many epochs stall (``STALL`` x the off median)."""
+    import tensorflow as tf
+
+    from labkit import models, pipelines, shapes
+
+    x, y = shapes.generate(s.scratch_images, 32, seed=4)
+    steps = pipelines.steps_per_pass(len(x), 64)
+    autotuned = (tf.data.Dataset.from_tensor_slices((x, y)).cache()
+                 .shuffle(len(y), seed=0).batch(64).repeat().prefetch(tf.data.AUTOTUNE))
+    feeds = {"off": pipelines.make_pipeline(x, y, 64, seed=0, repeat=True), "on": autotuned}
+    fitted = {}
+    for name, feed in feeds.items():
+        config.seed_everything(config.DEFAULT_SEED)
+        model = models.compile_classifier(models.scratch_cnn((32, 32, 3),
+                                                             len(shapes.TARGET_CLASSES)))
+        model.fit(feed, steps_per_epoch=steps, epochs=1, verbose=0)  # tracing
+        fitted[name] = (model, feed)
+    seconds: dict[str, list[float]] = {name: [] for name in feeds}
+    for _ in range(s.autotune_blocks):
+        for name, (model, feed) in fitted.items():
+            times = _epoch_times_callback()
+            model.fit(feed, steps_per_epoch=steps, epochs=s.autotune_epochs, callbacks=[times],
+                      verbose=0)
+            seconds[name] += times.seconds
+    off = _median(seconds["off"])
+    out: Figures = {"images": len(x), "epochs_each": len(seconds["off"])}
+    for name, values in seconds.items():
+        out[f"{name}_s_per_epoch"] = _median(values)
+        out[f"{name}_stalled_epochs"] = sum(value >= STALL * off for value in values)
+    return out
 
 
 def _forward_flops(model) -> int:
@@ -438,9 +479,9 @@ def _check_epochs(panel, epochs: int) -> None:
 
 def _click_breakdown(panel) -> Figures:
     """One more click of ``panel``, timed part by part: seconds before training starts (build
-    the model, adopt a warm one), the first epoch's extra over a later one (tracing), training
-    steps, validation, live drawing (on its own thread, overlapping training) and the final
-    figures after training (last live figure, runs table, comparison plot)."""
+    the model, adopt a warm one), the first epoch's extra over a later one (kernel set-up),
+    training steps, validation, live drawing (on its own thread, overlapping training) and the
+    final figures after training (last live figure, runs table, comparison plot)."""
     import keras
 
     marks: dict[str, Any] = {"epochs": [], "validation": [], "drawing": []}
@@ -563,7 +604,7 @@ def run(settings: Settings = FULL_SETTINGS, quick: bool = False) -> Figures:
         ("machine", lambda _: machine()), ("shapes", bench_shapes),
         ("frozen_head", bench_frozen_head), ("scratch", bench_scratch),
         ("flops", lambda s: bench_flops(s, figures["scratch"])),
-        ("pipeline", bench_pipeline), ("panel", bench_panel),
+        ("autotune", bench_autotune), ("pipeline", bench_pipeline), ("panel", bench_panel),
         ("resolution_panel", bench_resolution_panel))
     for name, step in steps:
         _log(f"measuring {name} ...")
@@ -647,7 +688,8 @@ def target_rows(figures: Figures) -> list[tuple[str, str, str, str]]:
 
 
 BREAKDOWN = (("before_training_s", "before training (build the model, adopt a warm one)"),
-             ("first_epoch_extra_s", "first epoch over a later one (tracing)"),
+             ("first_epoch_extra_s", "first epoch over a later one (TF sets up the step's "
+                                     "kernels again: seeding the build clears their cache)"),
              ("training_steps_s", "training steps"),
              ("validation_s", "validation after each epoch"),
              ("live_drawing_s", "live figure drawn (its own thread, overlaps training)"),
@@ -705,6 +747,12 @@ def rows(figures: Figures) -> list[tuple[str, str]]:
                     f"{_n(fl['achieved_flops_per_s'] / 1e9, 'GFLOP/s')} "
                     f"({fl['fraction_of_matmul']:.0%} of a {n}x{n} matmul's "
                     f"{_n(fl['matmul_flops_per_s'] / 1e9, 'GFLOP/s')})"))
+    if at := figures.get("autotune"):
+        out.append((f"scratch CNN epoch fed by tf.data, autotuner off (make_pipeline) vs on "
+                    f"({at['epochs_each']} epochs each, in turns; stalled: over {STALL}x the "
+                    "off median)",
+                    f"{_n(at['off_s_per_epoch'], 's')} vs {_n(at['on_s_per_epoch'], 's')} "
+                    f"(stalled epochs: {at['off_stalled_epochs']} vs {at['on_stalled_epochs']})"))
     if pl := figures.get("pipeline"):
         what = (f"{pl['images']} uint8 {pl['size']}x{pl['size']} images, flip + 10% shift + "
                 f"1/255, batch {pl['batch_size']}")

@@ -20,6 +20,8 @@ SECTIONS = {
     "frozen_head": {"through_base_s_per_epoch", "cached_features_s_per_epoch", "speedup",
                     "extraction_s"},
     "scratch": {"s_per_epoch"},
+    "autotune": {"off_s_per_epoch", "on_s_per_epoch", "off_stalled_epochs", "on_stalled_epochs",
+                 "epochs_each"},
     "flops": {"forward_flops_per_image", "train_flops_per_image", "achieved_flops_per_s",
               "matmul_flops_per_s", "fraction_of_matmul"},
     "pipeline": {"tf_data_s_per_epoch", "tf_data_images_per_s", "in_memory_images_per_s",
