@@ -80,15 +80,26 @@ def train_scratch(
     training set (imbalanced or oversampled variants). Validation uses ``data``'s validation
     set, unless ``validation_split`` asks Keras to hold out the last fraction of the training
     arrays. ``warm``: train a kept, already traced model of the same build instead (a panel's
-    later clicks; same numbers, no retracing).
+    later clicks; same numbers, no retracing); without ``augment`` and with a pipeline feed,
+    a later click with the same settings does not even build again (``WarmModels.reuse``).
     """
     x = data.x_train if x_train is None else x_train
     y = data.y_train if y_train is None else y_train
     n_fit = int(round(len(x) * (1 - validation_split)))
-    model = build_scratch(data, fit=fit, rescale=rescale, network=network, n_examples=n_fit,
-                          augment=augment)
-    if warm is not None:
-        model = warm.adopt(model)
+    def build():
+        return build_scratch(data, fit=fit, rescale=rescale, network=network, n_examples=n_fit,
+                             augment=augment)
+
+    if warm is None:
+        model = build()
+    elif augment is None and fit.feed == "pipeline":
+        # The initial weights are the build's only random draws, and the pipeline's shuffle
+        # has its own seed: a later click with the same key need not build (and seed) again.
+        model = warm.reuse((data.x_train.shape[1:], data.n_classes, fit.seed, fit.lr,
+                            fit.optimizer, fit.schedule, fit.epochs, fit.batch_size, rescale,
+                            network, n_fit), build)
+    else:
+        model = warm.adopt(build())
     run = train.fit_with(model, x, y, fit, name=name,
                          validation_data=None if validation_split else (data.x_val, data.y_val),
                          validation_split=validation_split, class_weight=class_weight)

@@ -8,7 +8,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from labkit import panels  # noqa: E402
+from labkit import panels, scratch  # noqa: E402
 from labkit.config import QUICK  # noqa: E402
 
 
@@ -72,6 +72,9 @@ def test_a_second_click_reuses_the_traced_model_and_repeats_the_numbers(quick_la
     panel = panels.scratch_panel(quick_lab, tiny_data, title="twice")
     first, second = run_panel(panel, epochs=1), run_panel(panel, epochs=1)
     assert second.history == first.history  # same seed, same settings: the same run
+    fit = panels._fit(quick_lab, panel.settings(), [], optimizer="adam")
+    _, fresh = scratch.train_scratch(tiny_data, name="fresh", fit=fit, network=scratch.FORUM)
+    assert fresh.history == first.history  # a click trains as a model built for it would
     panel.controls["lr"].value = 1e-2
     third = run_panel(panel, epochs=1)
     assert third.history["val_loss"] != first.history["val_loss"]  # the new rate took effect

@@ -57,3 +57,24 @@ def test_signature_ignores_names_and_the_rate_only():
     a, b = _head(lr=1e-2), _head(lr=1e-4)
     assert warm.signature(a) == warm.signature(b)
     assert warm.signature(a) != warm.signature(_head(optimizer="sgd"))
+
+
+def test_reuse_skips_the_build_of_a_key_it_has_seen_and_trains_alike():
+    kept = warm.WarmModels()
+    builds = []
+
+    def build(lr: float = 1e-2):
+        builds.append(lr)
+        return _head(lr=lr)
+
+    first = kept.reuse(("head", 1e-2), build)
+    fresh_history = _train(_head())
+    _train(first)  # trained: weights and optimizer state moved on
+    again = kept.reuse(("head", 1e-2), build)
+    assert again is first and builds == [1e-2] and kept.hits == 1
+    assert _train(again) == fresh_history  # the build's weights, zeroed optimizer
+    other = kept.reuse(("head", 3e-2), lambda: build(3e-2))  # a new key builds, same graph
+    assert other is first and builds == [1e-2, 3e-2]
+    assert _train(other) == _train(_head(lr=3e-2))
+    assert kept.reuse(("head", 1e-2), build) is first and len(builds) == 2
+    assert _train(first) == fresh_history  # the key's own weights and rate, not the last's

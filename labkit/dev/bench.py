@@ -54,7 +54,7 @@ class Settings:
     pipeline_images: int = 2000  # 32x32 images per epoch for the tf.data vs legacy comparison
     pipeline_repeats: int = 5  # epochs timed in turns (the overhead it measures is a few percent)
     panel_repeats: int = 5  # later clicks of each panel (a click's time varies run to run)
-    autotune_blocks: int = 4  # turns of the autotuner comparison, each feed in turn
+    autotune_blocks: int = 4  # turns of the autotuner comparison: a process per feed and turn
     autotune_epochs: int = 4  # epochs per turn (one fit: its pipeline keeps its iterator)
     matmul_size: int = 2048  # side of the float32 matmul that measures the peak
     matmul_repeats: int = 10
@@ -200,35 +200,45 @@ def bench_scratch(s: Settings) -> Figures:
 STALL = 1.2  # an epoch this many times the autotuner-off median counts as stalled
 
 
-def bench_autotune(s: Settings) -> Figures:
-    """The scratch CNN fed by ``make_pipeline`` (fixed sizes, tf.data's autotuner off) and by
-    the same endless pipeline with the autotuner on (``prefetch(AUTOTUNE)``, as it was), in
-    turns of ``autotune_epochs`` epochs; how many epochs stall (``STALL`` x the off median)."""
+def autotune_epochs(autotune: bool, images: int, epochs: int) -> list[float]:
+    """Epoch seconds of the scratch CNN fed an endless uint8 pipeline for ``epochs`` epochs,
+    after a tracing epoch: ``make_pipeline`` (fixed sizes, tf.data's autotuner off) or the same
+    pipeline with the autotuner on (``prefetch(AUTOTUNE)``, as ``make_pipeline`` was)."""
     import tensorflow as tf
 
     from labkit import models, pipelines, shapes
 
-    x, y = shapes.generate(s.scratch_images, 32, seed=4)
-    steps = pipelines.steps_per_pass(len(x), 64)
-    autotuned = (tf.data.Dataset.from_tensor_slices((x, y)).cache()
-                 .shuffle(len(y), seed=0).batch(64).repeat().prefetch(tf.data.AUTOTUNE))
-    feeds = {"off": pipelines.make_pipeline(x, y, 64, seed=0, repeat=True), "on": autotuned}
-    fitted = {}
-    for name, feed in feeds.items():
-        config.seed_everything(config.DEFAULT_SEED)
-        model = models.compile_classifier(models.scratch_cnn((32, 32, 3),
-                                                             len(shapes.TARGET_CLASSES)))
-        model.fit(feed, steps_per_epoch=steps, epochs=1, verbose=0)  # tracing
-        fitted[name] = (model, feed)
-    seconds: dict[str, list[float]] = {name: [] for name in feeds}
+    x, y = shapes.generate(images, 32, seed=4)
+    if autotune:
+        feed = (tf.data.Dataset.from_tensor_slices((x, y)).cache()
+                .shuffle(len(y), seed=0).batch(64).repeat().prefetch(tf.data.AUTOTUNE))
+    else:
+        feed = pipelines.make_pipeline(x, y, 64, seed=0, repeat=True)
+    config.seed_everything(config.DEFAULT_SEED)
+    model = models.compile_classifier(models.scratch_cnn((32, 32, 3), len(shapes.TARGET_CLASSES)))
+    times = _epoch_times_callback()
+    model.fit(feed, steps_per_epoch=pipelines.steps_per_pass(len(x), 64), epochs=1 + epochs,
+              callbacks=[times], verbose=0)
+    return times.seconds[1:]
+
+
+def bench_autotune(s: Settings) -> Figures:
+    """``autotune_epochs`` with the autotuner off and on, each block in a process of its own
+    (a live pipeline's autotuner threads would slow the other feed too), blocks in turns; how
+    many epochs stall (``STALL`` x the off median)."""
+    import subprocess
+
+    seconds: dict[str, list[float]] = {"off": [], "on": []}
     for _ in range(s.autotune_blocks):
-        for name, (model, feed) in fitted.items():
-            times = _epoch_times_callback()
-            model.fit(feed, steps_per_epoch=steps, epochs=s.autotune_epochs, callbacks=[times],
-                      verbose=0)
-            seconds[name] += times.seconds
+        for name in seconds:
+            code = ("import json, sys; from labkit.dev.bench import autotune_epochs; "
+                    f"print(json.dumps(autotune_epochs({name == 'on'}, {s.scratch_images}, "
+                    f"{s.autotune_epochs})))")
+            proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                  check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+            seconds[name] += json.loads(proc.stdout.strip().splitlines()[-1])
     off = _median(seconds["off"])
-    out: Figures = {"images": len(x), "epochs_each": len(seconds["off"])}
+    out: Figures = {"images": s.scratch_images, "epochs_each": len(seconds["off"])}
     for name, values in seconds.items():
         out[f"{name}_s_per_epoch"] = _median(values)
         out[f"{name}_stalled_epochs"] = sum(value >= STALL * off for value in values)
@@ -749,8 +759,8 @@ def rows(figures: Figures) -> list[tuple[str, str]]:
                     f"{_n(fl['matmul_flops_per_s'] / 1e9, 'GFLOP/s')})"))
     if at := figures.get("autotune"):
         out.append((f"scratch CNN epoch fed by tf.data, autotuner off (make_pipeline) vs on "
-                    f"({at['epochs_each']} epochs each, in turns; stalled: over {STALL}x the "
-                    "off median)",
+                    f"({at['epochs_each']} epochs each, a process per turn; stalled: over "
+                    f"{STALL}x the off median)",
                     f"{_n(at['off_s_per_epoch'], 's')} vs {_n(at['on_s_per_epoch'], 's')} "
                     f"(stalled epochs: {at['off_stalled_epochs']} vs {at['on_stalled_epochs']})"))
     if pl := figures.get("pipeline"):
