@@ -87,8 +87,9 @@ def make_pipeline(
         ds = ds.map(transform, num_parallel_calls=PARALLEL_CALLS)
     options = tf.data.Options()
     options.threading.max_intra_op_parallelism = 1
-    # tf.data's autotuner, on a 2-core VM, made about every other run of the scratch CNN wait
-    # ~40 ms a step (1.28 s an epoch against 0.8-1.0 s without it); fixed sizes do not.
+    # Measured by hand on a 2-core VM, the autotuner held the scratch CNN at 40 ms a step in 5
+    # of 12 blocks of epochs, fixed sizes in none of 24 (the bench's comparison has not seen
+    # it since; fixed sizes were never slower). README, "Speed".
     options.autotune.enabled = False
     return ds.prefetch(PREFETCH_BATCHES).with_options(options)
 

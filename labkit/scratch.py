@@ -86,6 +86,7 @@ def train_scratch(
     x = data.x_train if x_train is None else x_train
     y = data.y_train if y_train is None else y_train
     n_fit = int(round(len(x) * (1 - validation_split)))
+
     def build():
         return build_scratch(data, fit=fit, rescale=rescale, network=network, n_examples=n_fit,
                              augment=augment)
