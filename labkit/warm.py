@@ -48,9 +48,6 @@ class WarmModels:
         """The model to train in place of the compiled ``fresh``: a kept one with ``fresh``'s
         weights, its optimizer state zeroed and ``fresh``'s learning rate; or ``fresh`` itself
         (kept for the next run) when none matches or the learning rate is a schedule."""
-        import keras
-
-        rate = fresh.optimizer.learning_rate
         if _scheduled(fresh):
             return fresh  # a schedule is traced into the step: never reuse across schedules
         key = signature(fresh)
@@ -58,7 +55,7 @@ class WarmModels:
         if kept is None:
             self._models[key] = fresh
             return fresh
-        _reset(kept, fresh.get_weights(), float(keras.ops.convert_to_numpy(rate)))
+        _reset(kept, fresh.get_weights(), _rate(fresh))
         self.hits += 1
         return kept
 
@@ -71,8 +68,6 @@ class WarmModels:
         means not seeding, and seeding TensorFlow clears its kernel cache: the next training
         step would set up its kernels again (0.25-0.35 s on 2 cores).
         """
-        import keras
-
         if key in self._initial:
             model, weights, rate = self._initial[key]
             _reset(model, weights, rate)
@@ -81,8 +76,7 @@ class WarmModels:
         fresh = build()
         model = self.adopt(fresh)
         if not _scheduled(fresh):  # adopt() keeps no scheduled model
-            rate = float(keras.ops.convert_to_numpy(fresh.optimizer.learning_rate))
-            self._initial[key] = (model, fresh.get_weights(), rate)
+            self._initial[key] = (model, fresh.get_weights(), _rate(fresh))
         return model
 
 
@@ -91,6 +85,13 @@ def _scheduled(model) -> bool:
 
     return isinstance(model.optimizer._learning_rate,
                       keras.optimizers.schedules.LearningRateSchedule)
+
+
+def _rate(model) -> float:
+    """The constant learning rate of ``model``'s optimizer, as a float."""
+    import keras
+
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
 
 
 def _reset(model, weights: list, rate: float) -> None:
